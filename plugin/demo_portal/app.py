@@ -1,0 +1,97 @@
+"""The demo host: its own login, navigation and base template, with the plugin embedded."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, redirect, render_template, request, send_from_directory, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+from home_visits import HomeVisits
+
+from .handbook import ensure_handbook
+from .seed import seed_demo_visits
+from .users import demo_users
+
+home_visits = HomeVisits()
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[InputRequired("Enter your username."), Length(max=40)])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password."), Length(max=200)])
+    submit = SubmitField("Log in")
+
+
+def _secret_key(instance: Path) -> str:
+    file = instance / "secret_key"
+    if not file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        file.write_text(secrets.token_hex(32))
+    return file.read_text().strip()
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(
+        HOME_VISITS_BASE_TEMPLATE="portal_base.html",
+        DEMO_BUILD_HANDBOOK=True,
+        DEMO_SEED=True,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    app.config.setdefault("DEMO_HANDBOOK_DIR", str(Path(app.instance_path) / "handbook"))
+
+    users = demo_users()
+    login = LoginManager(app)
+    login.login_view = "login"
+    login.user_loader(users.get)
+    home_visits.init_app(app, users=users.values)
+
+    @app.route("/")
+    @login_required
+    def index() -> str:
+        return render_template("index.html")
+
+    @app.route("/login", methods=["GET", "POST"], endpoint="login")
+    def login_page() -> Any:
+        form = LoginForm()
+        if form.validate_on_submit():
+            user = users.get(form.username.data or "")
+            if user and user.check_password(form.password.data or ""):
+                login_user(user)
+                target = request.args.get("next", "")
+                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
+            form.password.errors.append("That username and password do not match.")
+        return render_template("login.html", form=form), 200 if request.method == "GET" else 422
+
+    @app.post("/logout")
+    def logout() -> Any:
+        logout_user()
+        return redirect(url_for("login"))
+
+    @app.route("/handbook/", defaults={"path": "index.html"})
+    @app.route("/handbook/<path:path>")
+    def handbook(path: str) -> Any:
+        site = Path(app.config["DEMO_HANDBOOK_DIR"])
+        if not (site / "index.html").exists():
+            abort(404)
+        if path.endswith("/") or (site / path).is_dir():
+            path = path.rstrip("/") + "/index.html"
+        return send_from_directory(site, path)
+
+    @app.context_processor
+    def portal() -> dict[str, Any]:
+        return {"current_user": current_user}
+
+    if app.config["DEMO_BUILD_HANDBOOK"]:
+        ensure_handbook(Path(app.config["DEMO_HANDBOOK_DIR"]))
+    if app.config["DEMO_SEED"]:
+        seed_demo_visits(app, users)
+    return app

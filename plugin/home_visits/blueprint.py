@@ -1,0 +1,15 @@
+"""The plugin's URL rules, and nothing else: the views live in ``views.py``."""
+
+from flask import Blueprint
+
+from . import views
+
+blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
+
+blueprint.add_url_rule("/", "my_visits", views.my_visits)
+blueprint.add_url_rule("/new", "new_plan", views.new_plan, methods=["GET", "POST"])
+blueprint.add_url_rule("/<int:visit_id>", "visit", views.visit_page)
+blueprint.add_url_rule("/<int:visit_id>/edit", "edit_plan", views.edit_plan, methods=["GET", "POST"])
+blueprint.add_url_rule("/<int:visit_id>/decide", "decide", views.decide, methods=["POST"])
+blueprint.add_url_rule("/approvals", "approvals", views.approvals)
+blueprint.context_processor(views.template_globals)

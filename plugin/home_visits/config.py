@@ -1,0 +1,48 @@
+"""Every ``HOME_VISITS_*`` configuration key, its default and what it does.
+
+The host sets any of these in its own config before (or instead of) the default;
+:func:`apply_defaults` only fills in what the host left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Path of the school's policy YAML file. ``None`` uses the ``HOME_VISITS_POLICY`` environment
+#: variable if set, else the policy shipped with the plugin.
+HOME_VISITS_POLICY: str | None = None
+
+#: Where the plugin's pages are mounted in the host portal.
+HOME_VISITS_URL_PREFIX = "/home-visits"
+
+#: The template the plugin's pages extend. It must define ``{% block title %}`` and
+#: ``{% block content %}``; the host names its own base so the pages sit in its navigation.
+HOME_VISITS_BASE_TEMPLATE = "home_visits/base.html"
+
+#: SQLAlchemy URL of the plugin's database. ``None`` means a SQLite file
+#: ``home_visits.sqlite`` in the app's instance folder, created on first use.
+HOME_VISITS_DATABASE_URI: str | None = None
+
+#: Apply the plugin's Alembic migrations when the app starts, so a new database is ready
+#: without a command. Set ``False`` where deployments run ``flask home-visits db upgrade``.
+HOME_VISITS_AUTO_MIGRATE = True
+
+#: Base URL of the staff handbook; each form section links to its page under it.
+HOME_VISITS_HANDBOOK_URL = "/handbook/"
+
+#: Visits per page on the "my visits" list and the approvals queue.
+HOME_VISITS_PER_PAGE = 20
+
+#: Domain used in calendar UIDs and email links (``home-visit-<id>@<domain>``).
+HOME_VISITS_DOMAIN = "school.example"
+
+
+def defaults() -> dict[str, Any]:
+    """The documented defaults above, by key."""
+    return {key: value for key, value in globals().items() if key.startswith("HOME_VISITS_")}
+
+
+def apply_defaults(config: dict[str, Any]) -> None:
+    """Fill in every key the host did not set (``setdefault``, as Flask's extension guide asks)."""
+    for key, value in defaults().items():
+        config.setdefault(key, value)

@@ -1,0 +1,97 @@
+"""The Flask extension object a host portal creates once and initialises per app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import config, db
+from .directory import AttributeDirectory, Directory
+from .policy import POLICY_ENV, Policy, load_policy
+
+EXTENSION_KEY = "home_visits"
+
+
+@dataclass
+class State:
+    """Everything the plugin keeps per app, in ``app.extensions["home_visits"]``."""
+
+    policy: Policy
+    engine: Engine
+    sessions: sessionmaker[Session]
+    directory: Directory
+    #: What "now" is; tests and simulations replace it with a controlled clock.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+
+
+class HomeVisits:
+    """Home-visit planning, authorisation and safety for a Flask portal.
+
+    ``HomeVisits(app)`` or ``home_visits = HomeVisits()`` then ``home_visits.init_app(app)``.
+    ``directory`` answers who people are (default: attributes of the host's user objects, with
+    ``users`` listing them); ``engine`` hands over the host's own SQLAlchemy engine.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        directory: Directory | None = None,
+        users: Callable[[], Iterable[Any]] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        self._options: dict[str, Any] = {"directory": directory, "users": users, "engine": engine}
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        directory: Directory | None = None,
+        users: Callable[[], Iterable[Any]] | None = None,
+        engine: Engine | None = None,
+    ) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "HomeVisits is already initialised on this app; call init_app once per app "
+                "(create HomeVisits() without an app when you also call init_app)."
+            )
+        config.apply_defaults(app.config)
+        policy = load_policy(app.config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV))
+        engine = engine or self._options["engine"] or db.make_engine(
+            app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(app.instance_path)
+        )
+        if app.config["HOME_VISITS_AUTO_MIGRATE"]:
+            db.upgrade(engine)
+        users = users or self._options["users"]
+        directory = directory or self._options["directory"] or AttributeDirectory(users)
+        app.extensions[EXTENSION_KEY] = State(policy, engine, db.session_factory(engine), directory)
+
+        from .blueprint import blueprint
+        from .cli import home_visits_cli
+
+        app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
+        app.cli.add_command(home_visits_cli)
+        app.teardown_appcontext(_close_session)
+
+
+def state(app: Flask) -> State:
+    """The plugin's state for ``app`` (raises a clear error if ``init_app`` was never called)."""
+    try:
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError("HomeVisits.init_app(app) has not been called for this app.") from None
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("home_visits_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,301 @@
+"""Macros for the MkDocs handbook: pages call these, so the policy text lives only in the policy file.
+
+mkdocs.yml loads this file through mkdocs-macros (``module_name``); ``define_env`` is its entry point.
+The policy comes from ``HOME_VISITS_POLICY`` when set, otherwise the shipped default.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+try:
+    from home_visits.policy import Item, Policy, load_policy
+except ModuleNotFoundError as exc:  # pragma: no cover - a checkout built without installing the plugin
+    if exc.name != "home_visits":
+        raise
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from home_visits.policy import Item, Policy, load_policy
+
+#: Where each list of policy items is rendered (with its ids as anchors): page (file stem) -> sections.
+PAGES: dict[str, list[str]] = {
+    "index": [],
+    "right-step": ["reasons", "alternatives", "consent"],
+    "before": ["before", "risk_factors", "take"],
+    "getting-there": ["getting_there"],
+    "arriving": ["arriving"],
+    "during": ["during"],
+    "things-go-wrong": ["aggression", "children_alone"],
+    "after": ["after", "record"],
+    "attendance": ["attendance"],
+    "families-and-agencies": ["families", "agencies"],
+    "filing-a-plan": ["procedure"],
+    "slt-calendar": [],
+    "printable-checklist": [],
+}
+
+#: Headings for the lists that sit outside ``guidance`` (guidance sections carry their own titles).
+LIST_TITLES: dict[str, str] = {
+    "reasons": "Why we visit",
+    "alternatives": "Instead of a visit",
+    "risk_factors": "Risk factors",
+    "procedure": "If someone is overdue: what to do, in order",
+}
+
+_RECIPIENTS: dict[str, str] = {
+    "responsible_contact": "the responsible contact",
+    "office": "the school office",
+    "approvers": "the senior leaders who authorise visits",
+    "second_staff": "the second member of staff",
+}
+
+_ROLES: dict[str, str] = {
+    "approver": "senior leaders (the approver role)",
+    "office": "the school office",
+    "staff": "any member of staff",
+}
+
+_TWO_STAFF: dict[str, str] = {
+    "always": "on every visit",
+    "first_visit": "on a first visit to a home",
+    "when_risk_identified": "when the risk assessment identifies a risk",
+}
+
+
+def section_items(policy: Policy, name: str) -> Sequence[Item]:
+    """The items of a section: a ``guidance`` key, ``reasons``, ``alternatives``, ``risk_factors`` or ``procedure``."""
+    if name == "procedure":
+        return policy.escalation.procedure
+    if name in ("reasons", "alternatives", "risk_factors"):
+        return getattr(policy, name)  # type: ignore[no-any-return]
+    return getattr(policy.guidance, name).items  # type: ignore[no-any-return]
+
+
+def section_names() -> list[str]:
+    """Every section name that :data:`PAGES` places on a page."""
+    return [name for names in PAGES.values() for name in names]
+
+
+def page_of(section: str) -> str:
+    """The page whose HTML carries this section's anchors."""
+    return next(page for page, names in PAGES.items() if section in names)
+
+
+def _sentence(title: str) -> str:
+    """A title as the lead-in of a line: ends with a full stop unless it already has punctuation."""
+    return title if title[-1:] in ".?!:" else f"{title}."
+
+
+def _item_html(item: Item, anchor: bool) -> str:
+    attrs = f' id="{escape(item.id)}"' if anchor else ""
+    badge = ' <span class="hv-required">required on the plan</span>' if item.required else ""
+    return (
+        f'<li class="hv-item"{attrs}><strong>{escape(_sentence(item.title))}</strong>{badge} '
+        f"{escape(item.text, quote=False)}</li>"
+    )
+
+
+def render_items(items: Iterable[Item], anchor: bool = True, ordered: bool = False) -> str:
+    """Items as an HTML list; each ``<li>`` carries the item's id when ``anchor``."""
+    tag = "ol" if ordered else "ul"
+    body = "\n".join(_item_html(item, anchor) for item in items)
+    return f'<{tag} class="hv-items">\n{body}\n</{tag}>'
+
+
+def render_checklist(items: Iterable[Item], anchor: bool = True) -> str:
+    """Items as a Markdown task list (pymdownx.tasklist), ids as inline anchors."""
+    lines = []
+    for item in items:
+        mark = f'<span id="{escape(item.id)}"></span>' if anchor else ""
+        required = " *(required on the plan)*" if item.required else ""
+        lines.append(f"- [ ] {mark}**{escape(_sentence(item.title))}**{required} {escape(item.text, quote=False)}")
+    return "\n".join(lines)
+
+
+def admonition(kind: str, title: str, lines: Iterable[str]) -> str:
+    """A Material admonition block with a Markdown body."""
+    body = "\n".join(f"    {line}" if line else "" for line in lines)
+    return f'!!! {kind} "{title}"\n\n{body}\n'
+
+
+def _join(parts: Sequence[str]) -> str:
+    if len(parts) < 2:
+        return "".join(parts)
+    return f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def recipients(policy: Policy, names: Iterable[str]) -> list[str]:
+    """Who an escalation tier contacts, in words."""
+    out_of_hours = policy.escalation.out_of_hours_contact
+    return [_RECIPIENTS.get(name, out_of_hours) for name in names]
+
+
+def two_staff_lines(policy: Policy) -> list[str]:
+    """The two-staff rule as Markdown lines."""
+    rules = policy.rules
+    must = [_TWO_STAFF[c] for c in rules.two_staff if c in _TWO_STAFF]
+    if rules.evening.needs_two_staff:
+        must.append(f"on an evening visit (after {rules.evening.after:%H:%M})")
+    lines = ["Two staff are required when:", ""] + [f"- {reason}" for reason in must]
+    if "whenever_possible" in rules.two_staff:
+        lines += ["", "Otherwise two staff go whenever possible; a lone visit needs a written reason on the plan."]
+    return lines
+
+
+def evening_lines(policy: Policy) -> list[str]:
+    evening = policy.rules.evening
+    lines = [f"A visit that starts, or is expected to end, after {evening.after:%H:%M} is an evening visit. Avoid them."]
+    if evening.needs_two_staff:
+        lines.append("If one cannot be avoided, two members of staff must go: the plan cannot be submitted otherwise.")
+    return lines
+
+
+def overdue_lines(policy: Policy) -> list[str]:
+    grace = policy.rules.grace_minutes
+    return [
+        f"If you have not checked in **{grace} minutes** after your expected return, the visit is overdue:"
+        " it shows on the dashboard at once and the escalation below begins.",
+        "Running late? Ring your responsible contact before your expected return.",
+    ]
+
+
+def tier_lines(policy: Policy) -> list[str]:
+    """Each escalation tier with its minutes and who is contacted."""
+    grace = policy.rules.grace_minutes
+    lines = []
+    for tier in policy.escalation.tiers:
+        after = grace + tier.after_minutes
+        when = "As soon as the visit is overdue" if tier.after_minutes == 0 else f"{tier.after_minutes} minutes later"
+        who = _join(recipients(policy, tier.notify))
+        lines.append(f"- **{when}** ({after} minutes after the expected return): {who} are told.")
+    office = policy.escalation
+    lines += [
+        "",
+        f"Anyone still checked out when the office closes at {office.office_closes:%H:%M}"
+        f" is passed to {escape(office.out_of_hours_contact)}.",
+    ]
+    return lines
+
+
+def rules_table(policy: Policy) -> str:
+    """Every rule the portal enforces, as a Markdown table."""
+    rules = policy.rules
+    roles = _join([_ROLES.get(role, role) for role in rules.authorisers])
+    rows = [
+        ("Who authorises", f"{roles}, never for their own plan"),
+        ("Two staff", "; ".join(line.removeprefix("- ") for line in two_staff_lines(policy)[2:] if line)),
+        ("Evening visits", f"after {rules.evening.after:%H:%M}"),
+        ("Longest visit", f"{rules.longest_visit_minutes} minutes"),
+        ("Overdue after", f"expected return + {rules.grace_minutes} minutes"),
+        ("Public transport", "allowed" if rules.public_transport_allowed else "not allowed"),
+        ("Reminder to approvers", f"{rules.reminder_window_days} school days before an undecided visit"),
+        ("Records kept for", f"{rules.retention_years} years"),
+    ]
+    return "\n".join(["| Rule | This school |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
+
+
+def attendance_reasons(policy: Policy) -> str:
+    """The attendance reasons as links to their anchors on the right-step page."""
+    page = page_of("reasons")
+    return "\n".join(
+        f"- [{escape(reason.title)}]({page}.md#{reason.id}): {escape(reason.text, quote=False)}"
+        for reason in policy.reasons
+        if reason.attendance
+    )
+
+
+def _policy_path() -> str | None:
+    return os.environ.get("HOME_VISITS_POLICY") or None
+
+
+def define_env(env: Any) -> None:
+    """Register the handbook's macros and variables (mkdocs-macros entry point)."""
+    policy = load_policy(_policy_path())
+    env.variables["policy"] = policy
+    env.variables["rules"] = policy.rules
+    env.conf["copyright"] = f"{escape(policy.school.name)} home-visit policy, version {escape(policy.version)}"
+
+    def current_page() -> str:
+        page = getattr(env, "page", None)
+        return Path(page.file.src_uri).stem if page else ""
+
+    def owns(name: str) -> bool:
+        if name not in section_names():
+            raise ValueError(f"unknown policy section {name!r}; known: {', '.join(section_names())}")
+        return name in PAGES.get(current_page(), [])
+
+    def heading(name: str, level: int) -> str:
+        if name in LIST_TITLES:
+            title, intro = LIST_TITLES[name], ""
+        else:
+            part = getattr(policy.guidance, name)
+            title, intro = part.title, part.intro
+        text = f"{'#' * level} {escape(title)}\n\n"
+        return text + (f"{escape(intro, quote=False)}\n\n" if intro else "")
+
+    macros: dict[str, Callable[..., str]] = {}
+
+    def macro(fn: Callable[..., str]) -> Callable[..., str]:
+        macros[fn.__name__] = fn
+        return fn
+
+    @macro
+    def section(name: str, level: int = 2, title: bool = True) -> str:
+        """A section's heading, intro and items (anchored on the page that owns the section)."""
+        head = heading(name, level) if title else ""
+        return head + render_items(section_items(policy, name), anchor=owns(name), ordered=name == "procedure")
+
+    @macro
+    def checklist(*names: str, level: int = 0) -> str:
+        """Tick-lists of the named sections; with ``level`` each gets its heading."""
+        parts = [
+            (heading(name, level) if level else "") + render_checklist(section_items(policy, name), anchor=owns(name))
+            for name in names
+        ]
+        return "\n\n".join(parts)
+
+    @macro
+    def two_staff_rule() -> str:
+        return admonition("warning", "Two members of staff", two_staff_lines(policy))
+
+    @macro
+    def evening_rule() -> str:
+        return admonition("warning", "Evening visits", evening_lines(policy))
+
+    @macro
+    def overdue_rule() -> str:
+        return admonition("danger", "When a visit becomes overdue", overdue_lines(policy))
+
+    @macro
+    def escalation_rule() -> str:
+        return admonition("danger", "Who is contacted, and when", tier_lines(policy))
+
+    @macro
+    def transport_rule() -> str:
+        if policy.rules.public_transport_allowed:
+            return admonition("note", "Public transport", ["Public transport is allowed; plan how you would leave quickly."])
+        return admonition("warning", "Public transport", ["Public transport must not be used to travel to or from a visit."])
+
+    @macro
+    def authorisation_rule() -> str:
+        roles = _join([_ROLES.get(role, role) for role in policy.rules.authorisers])
+        return admonition(
+            "info",
+            "Authorisation",
+            [f"Plans are authorised by {roles}. Nobody authorises their own plan."],
+        )
+
+    @macro
+    def all_rules() -> str:
+        return rules_table(policy)
+
+    @macro
+    def attendance_reason_links() -> str:
+        return attendance_reasons(policy)
+
+    for name, fn in macros.items():
+        env.macro(fn, name)

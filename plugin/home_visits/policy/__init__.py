@@ -1,0 +1,17 @@
+"""The school's home-visit policy: one YAML file, a typed schema and its loader."""
+
+from .loader import DEFAULT_POLICY, POLICY_ENV, PolicyError, cached_policy, load_policy
+from .schema import Item, Policy, Reason, Rules, Section
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "POLICY_ENV",
+    "Item",
+    "Policy",
+    "PolicyError",
+    "Reason",
+    "Rules",
+    "Section",
+    "cached_policy",
+    "load_policy",
+]

@@ -1,0 +1,147 @@
+"""Load and validate a policy file, failing with a message that names the file, key and problem."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .schema import Policy
+
+#: The policy shipped with the plugin.
+DEFAULT_POLICY = Path(__file__).with_name("default.yaml")
+
+#: The environment variable the handbook build reads (the portal reads ``HOME_VISITS_POLICY`` config).
+POLICY_ENV = "HOME_VISITS_POLICY"
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; ``str()`` names the file, the key path and the problem."""
+
+    def __init__(self, path: Path | str, key: str, problem: str, line: int | None = None) -> None:
+        self.path, self.key, self.problem, self.line = str(path), key, problem, line
+        where = f"{self.path}, line {line}" if line else self.path
+        super().__init__(f"{where}: {key or '(top level)'}: {problem}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read(path: Path) -> tuple[dict[str, Any], yaml.Node | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(path, "", "the file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(path, "", f"the file cannot be read ({exc})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise PolicyError(path, "", f"not valid YAML: {exc.problem or exc}", line) from None
+    if not isinstance(data, dict):
+        raise PolicyError(path, "", "the file must be a mapping of policy keys (it is empty or a list)")
+    return data, node
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The line of the deepest node that ``loc`` reaches in the composed YAML."""
+    line = node.start_mark.line + 1 if node else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), None)
+            if node is None:
+                # An unknown key: point at the key itself when it exists.
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            return line
+        line = node.start_mark.line + 1
+    return line
+
+
+def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else (lists included) in ``changes`` replaces the base."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    kind, message = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling against the default policy)"
+    if kind == "missing":
+        return "required key is missing"
+    return str(message).removeprefix("Value error, ")
+
+
+def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """Load the policy at ``path`` (the shipped default when ``None``) and validate it.
+
+    A school file may start with ``extends: default``: its keys are then merged into the
+    default policy (mappings key by key; a list replaces the default's list whole).
+    Raises :class:`PolicyError` naming the file, the key path and the problem.
+    """
+    file = Path(path) if path else DEFAULT_POLICY
+    data, node = _read(file)
+    base = data.pop("extends", None)
+    if base is not None:
+        if base != "default":
+            raise PolicyError(file, "extends", f"only 'default' can be extended, not {base!r}")
+        default, _ = _read(DEFAULT_POLICY)
+        data = _merge(default, data)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        # Model-level checks have no location of their own beyond the model.
+        line = _line_of(node, loc)
+        raise PolicyError(file, _format_loc(loc), _problem(error), line) from None
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, mtime: float) -> Policy:
+    return load_policy(path)
+
+
+def cached_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+    """:func:`load_policy`, cached until the file changes."""
+    file = Path(path) if path else DEFAULT_POLICY
+    try:
+        mtime = file.stat().st_mtime
+    except OSError:
+        return load_policy(file)  # raises the PolicyError that names the file
+    return _cached(str(file), mtime)

@@ -1,0 +1,206 @@
+"""The typed schema of a school's home-visit policy.
+
+Every part of the plugin reads the policy through these models: the plan form builds its
+checklists and risk fields from them, ``rules.py`` enforces :class:`Rules`, the safety chain
+takes :class:`Escalation`, and the handbook renders the guidance sections.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+#: The roles a host's directory can give a user.
+Role = Literal["staff", "approver", "office"]
+
+#: When a visit must have a second member of staff.
+TwoStaffCondition = Literal["always", "first_visit", "when_risk_identified", "whenever_possible"]
+
+#: Who an escalation tier contacts.
+Recipient = Literal["responsible_contact", "office", "approvers", "second_staff", "out_of_hours"]
+
+_ID = r"^[a-z][a-z0-9-]{1,63}$"
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+def _clock_time(value: object) -> time:
+    """Accept only ``"HH:MM"`` strings (24-hour clock)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int):
+        # YAML 1.1 reads an unquoted 17:30 as the base-60 number 1050.
+        raise ValueError('write times in quotes as "HH:MM", for example "17:30"')
+    if not isinstance(value, str) or not (match := _HHMM.match(value)):
+        raise ValueError(f'{value!r} is not a time of day in the form "HH:MM" (00:00 to 23:59)')
+    return time(int(match[1]), int(match[2]))
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a known time zone (try 'Europe/London')") from None
+    return value
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+ItemId = Annotated[str, Field(pattern=_ID)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Item(_Model):
+    """One piece of guidance: a checklist line, a risk factor, a reason, a step."""
+
+    #: Stable identifier: the form field, the handbook anchor and the tests use it.
+    id: ItemId
+    #: A few words, shown as the checkbox label or the list heading.
+    title: Title
+    #: The guidance itself, one or two plain sentences.
+    text: Text
+    #: Checklist items only: the plan cannot be submitted until this one is ticked.
+    required: bool = False
+
+
+class Reason(Item):
+    """Why a visit might happen."""
+
+    #: An attendance visit: the handbook's attendance page lists these.
+    attendance: bool = False
+
+
+class Section(_Model):
+    """A titled list of items, rendered as one block of the handbook."""
+
+    title: Title
+    #: A sentence or two introducing the list.
+    intro: str = ""
+    items: Annotated[list[Item], Field(min_length=1)]
+
+
+class School(_Model):
+    name: Title = "Our school"
+    #: IANA time zone every time in the plugin is read in.
+    timezone: Annotated[str, AfterValidator(_zone)] = "Europe/London"
+
+
+class Evening(_Model):
+    #: A visit that starts or is expected to end after this time is an evening visit.
+    after: ClockTime
+    #: An evening visit must have a second member of staff.
+    needs_two_staff: bool = True
+
+
+class Rules(_Model):
+    #: Roles whose members may authorise a plan (never their own).
+    authorisers: Annotated[list[Role], Field(min_length=1)] = ["approver"]
+    #: When a second member of staff is required. ``whenever_possible`` allows a lone visit
+    #: with a written reason; the others refuse it.
+    two_staff: Annotated[list[TwoStaffCondition], Field(min_length=1)] = ["whenever_possible"]
+    evening: Evening
+    #: The longest a single visit may be planned for.
+    longest_visit_minutes: Annotated[int, Field(ge=10, le=720)] = 120
+    #: Minutes after the expected return before a visit is overdue.
+    grace_minutes: Annotated[int, Field(ge=0, le=240)] = 15
+    #: Whether staff may travel to a visit by public transport.
+    public_transport_allowed: bool = False
+    #: How many school days before a visit an undecided plan triggers a reminder.
+    reminder_window_days: Annotated[int, Field(ge=0, le=30)] = 2
+    #: How long visits and their records are kept.
+    retention_years: Annotated[int, Field(ge=1, le=100)] = 7
+
+
+class Tier(_Model):
+    #: Minutes after the expected return (grace included) when this tier fires.
+    after_minutes: Annotated[int, Field(ge=0, le=1440)]
+    notify: Annotated[list[Recipient], Field(min_length=1)]
+
+
+class Escalation(_Model):
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+    #: What a responder does when someone is overdue, in order.
+    procedure: Annotated[list[Item], Field(min_length=1)]
+    #: Anyone still checked out at this time goes to the out-of-hours contact.
+    office_closes: ClockTime
+    #: Who is called out of hours (a role or a named person); the email comes from config.
+    out_of_hours_contact: Title = "the headteacher on call"
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> Escalation:
+        minutes = [tier.after_minutes for tier in self.tiers]
+        if minutes != sorted(set(minutes)):
+            raise ValueError("tiers must have strictly increasing after_minutes")
+        return self
+
+
+class Guidance(_Model):
+    """The handbook's guidance, one section per stage of a visit."""
+
+    consent: Section
+    before: Section
+    getting_there: Section
+    take: Section
+    arriving: Section
+    during: Section
+    aggression: Section
+    children_alone: Section
+    after: Section
+    record: Section
+    families: Section
+    agencies: Section
+    attendance: Section
+
+
+class Policy(_Model):
+    """A school's whole home-visit policy."""
+
+    #: Written by whoever maintains the policy; shown in the handbook footer.
+    version: Title
+    school: School = School()
+    reasons: Annotated[list[Reason], Field(min_length=1)]
+    #: What to offer instead of a visit.
+    alternatives: Annotated[list[Item], Field(min_length=1)]
+    #: What a risk assessment looks at; each one is a tick box on the plan.
+    risk_factors: Annotated[list[Item], Field(min_length=1)]
+    guidance: Guidance
+    rules: Rules
+    escalation: Escalation
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> Policy:
+        seen: set[str] = set()
+        for item in self.all_items():
+            if item.id in seen:
+                raise ValueError(f"item id {item.id!r} is used more than once; ids must be unique")
+            seen.add(item.id)
+        return self
+
+    def all_items(self) -> list[Item]:
+        """Every item in the policy, in document order."""
+        items: list[Item] = [*self.reasons, *self.alternatives, *self.risk_factors]
+        for name in Guidance.model_fields:
+            items.extend(getattr(self.guidance, name).items)
+        items.extend(self.escalation.procedure)
+        return items
+
+    def item(self, item_id: str) -> Item:
+        """The item with this id (``KeyError`` if there is none)."""
+        for item in self.all_items():
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    def reason(self, reason_id: str) -> Reason | None:
+        return next((r for r in self.reasons if r.id == reason_id), None)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.school.timezone)

@@ -1,0 +1,163 @@
+"""The policy's rules applied to a plan: pure functions, no Flask, no database.
+
+:func:`check_plan` returns every problem at once, each tied to the form field it belongs beside,
+so staff can fix a plan in one go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from .policy import Policy
+
+
+@dataclass
+class Plan:
+    """The editable part of a visit plan, as staff fill it in."""
+
+    pupil: str = ""
+    address: str = ""
+    postcode: str = ""
+    reason: str = ""
+    reason_other: str = ""
+    purpose: str = ""
+    starts_at: datetime | None = None
+    expected_return: datetime | None = None
+    lead_id: str = ""
+    second_staff_id: str | None = None
+    alone_reason: str = ""
+    contact_id: str | None = None
+    contact_phone: str = ""
+    family_agreed: str = ""
+    appointment: str = ""
+    travel: str = ""
+    language_needs: str = ""
+    agencies: str = ""
+    risk_factors: list[str] = field(default_factory=list)
+    risk_notes: str = ""
+    alternatives: list[str] = field(default_factory=list)
+    alternatives_notes: str = ""
+    checklist: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule the plan breaks: the form field to show it beside, and what to do, in plain words."""
+
+    field: str
+    message: str
+
+
+#: Fields a plan cannot be submitted without, with the message shown beside each.
+REQUIRED_TO_SUBMIT = {
+    "pupil": "Enter the pupil's name or school reference.",
+    "address": "Enter the address you are visiting.",
+    "postcode": "Enter the postcode of the address.",
+    "reason": "Choose why this visit is needed.",
+    "purpose": "Write down what the visit is for.",
+    "starts_at": "Enter the date and start time of the visit.",
+    "expected_return": "Enter when you expect to be back.",
+    "contact_id": "Choose a responsible contact who will know where you are.",
+    "contact_phone": "Enter the phone number you will ring the responsible contact on.",
+    "family_agreed": "Say whether the family agreed to the visit.",
+    "appointment": "Say how the appointment was made.",
+    "travel": "Say how you are travelling to the visit.",
+}
+
+
+def local_time(moment: datetime, policy: Policy) -> time:
+    """The wall-clock time at the school for an aware datetime."""
+    return moment.astimezone(policy.zone).time()
+
+
+def is_evening(plan: Plan, policy: Policy) -> bool:
+    """A visit that starts at or after the evening cut-off, or is expected to end after it."""
+    cutoff = policy.rules.evening.after
+    if plan.starts_at and local_time(plan.starts_at, policy) >= cutoff:
+        return True
+    if plan.expected_return and plan.starts_at:
+        end = plan.expected_return.astimezone(policy.zone)
+        return end.date() > plan.starts_at.astimezone(policy.zone).date() or end.time() > cutoff
+    return False
+
+
+def two_staff_reasons(plan: Plan, policy: Policy, *, first_visit: bool) -> list[str]:
+    """Why the policy requires a second member of staff on this plan (empty: it does not)."""
+    conditions = policy.rules.two_staff
+    reasons = []
+    if "always" in conditions:
+        reasons.append("the school's policy is that every visit has two members of staff")
+    if "first_visit" in conditions and first_visit:
+        reasons.append("this is the first visit to this address")
+    if "when_risk_identified" in conditions and plan.risk_factors:
+        reasons.append("a risk factor is ticked on the risk assessment")
+    if policy.rules.evening.needs_two_staff and is_evening(plan, policy):
+        after = policy.rules.evening.after.strftime("%H:%M")
+        reasons.append(f"the visit runs after {after}, when no one may visit alone")
+    return reasons
+
+
+def _times(plan: Plan, policy: Policy, now: datetime) -> list[Problem]:
+    problems = []
+    if plan.starts_at and plan.starts_at < now:
+        problems.append(Problem("starts_at", "The visit cannot start in the past: choose a later date or time."))
+    if plan.starts_at and plan.expected_return:
+        length = plan.expected_return - plan.starts_at
+        longest = policy.rules.longest_visit_minutes
+        if length <= timedelta(0):
+            problems.append(Problem("expected_return", "The expected return must be after the start time."))
+        elif length > timedelta(minutes=longest):
+            problems.append(
+                Problem(
+                    "expected_return",
+                    f"A visit may be planned for at most {_duration(longest)}: bring the expected return forward.",
+                )
+            )
+    return problems
+
+
+def _staff(plan: Plan, policy: Policy, first_visit: bool) -> list[Problem]:
+    problems = []
+    if plan.second_staff_id and plan.second_staff_id == plan.lead_id:
+        problems.append(Problem("second_staff_id", "The second member of staff must be someone other than you."))
+    if not plan.second_staff_id:
+        required = two_staff_reasons(plan, policy, first_visit=first_visit)
+        if required:
+            because = "; ".join(required)
+            problems.append(Problem("second_staff_id", f"Choose a second member of staff: {because}."))
+        elif not plan.alone_reason.strip():
+            problems.append(Problem("alone_reason", "Say why you are going alone, or choose a second member of staff."))
+    if plan.contact_id and plan.contact_id in (plan.lead_id, plan.second_staff_id):
+        problems.append(
+            Problem("contact_id", "The responsible contact must stay behind: choose someone who is not on the visit.")
+        )
+    return problems
+
+
+def check_plan(plan: Plan, policy: Policy, *, now: datetime, first_visit: bool) -> list[Problem]:
+    """Every reason ``plan`` cannot be submitted under ``policy`` at ``now`` (empty: it can)."""
+    problems = [Problem(name, message) for name, message in REQUIRED_TO_SUBMIT.items() if not getattr(plan, name)]
+    if plan.reason == "other" and not plan.reason_other.strip():
+        problems.append(Problem("reason_other", "Describe the reason for the visit."))
+    elif plan.reason and plan.reason != "other" and policy.reason(plan.reason) is None:
+        problems.append(Problem("reason", "Choose a reason from the list."))
+    problems += _times(plan, policy, now)
+    problems += _staff(plan, policy, first_visit)
+    if plan.travel == "public_transport" and not policy.rules.public_transport_allowed:
+        problems.append(Problem("travel", "The school's policy does not allow public transport to a home visit."))
+    known_risks = {item.id for item in policy.risk_factors}
+    if unknown := sorted(set(plan.risk_factors) - known_risks):
+        problems.append(Problem("risk_factors", f"Unknown risk factor: {', '.join(unknown)}."))
+    missing = [item.title for item in policy.guidance.before.items if item.required and item.id not in plan.checklist]
+    if missing:
+        problems.append(Problem("checklist", "Tick these before you submit: " + "; ".join(missing) + "."))
+    return problems
+
+
+def _duration(minutes: int) -> str:
+    hours, mins = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' * (hours != 1)}"] if hours else []
+    if mins:
+        parts.append(f"{mins} minutes")
+    return " ".join(parts)

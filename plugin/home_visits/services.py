@@ -1,0 +1,153 @@
+"""Plans in the database: create, edit, submit and decide, each step audited. No Flask here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from . import workflow
+from .directory import Person
+from .models import AuditEntry, Visit
+from .policy import Policy
+from .rules import Plan, Problem, check_plan
+
+PLAN_FIELDS = tuple(f.name for f in fields(Plan))
+
+
+class StaleEdit(Exception):
+    """The plan changed since the form was opened."""
+
+
+def initials(pupil: str) -> str:
+    """``"Jamie Lee Smith"`` -> ``"J.L.S."``: what calendars and emails show instead of a name."""
+    letters = [word[0].upper() for word in re.findall(r"[^\W\d_][\w'-]*", pupil)][:4]
+    return "".join(f"{letter}." for letter in letters) or "?"
+
+
+def normalise_postcode(postcode: str) -> str:
+    compact = re.sub(r"\s+", "", postcode).upper()
+    return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
+
+
+def _address_key(address: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", address.lower()).strip()
+
+
+def audit(session: Session, visit: Visit, actor: Person, action: str, now: datetime, **values: object) -> AuditEntry:
+    """Append one line to the visit's trail (the only way the plugin writes audit rows)."""
+    entry = AuditEntry(visit=visit, at=now, actor_id=actor.id, action=action, **values)
+    session.add(entry)
+    return entry
+
+
+def plan_of(visit: Visit) -> Plan:
+    return Plan(**{name: getattr(visit, name) for name in PLAN_FIELDS})
+
+
+def _apply(visit: Visit, plan: Plan) -> list[str]:
+    """Copy the plan onto the visit; return the names of the fields that changed."""
+    plan.postcode = normalise_postcode(plan.postcode)
+    changed = [name for name in PLAN_FIELDS if getattr(visit, name, None) != getattr(plan, name)]
+    for name in changed:
+        setattr(visit, name, getattr(plan, name))
+    visit.pupil_initials = initials(visit.pupil)
+    return changed
+
+
+def create_visit(session: Session, plan: Plan, *, actor: Person, now: datetime) -> Visit:
+    """A new draft led by ``actor``."""
+    plan.lead_id = actor.id
+    visit = Visit(state=workflow.DRAFT, created_at=now, updated_at=now, lead_id=actor.id)
+    _apply(visit, plan)
+    session.add(visit)
+    audit(session, visit, actor, "created", now, to_state=workflow.DRAFT)
+    return visit
+
+
+def update_visit(
+    session: Session, visit: Visit, plan: Plan, *, actor: Person, now: datetime, version: int | None
+) -> list[str]:
+    """Save the lead's edits. An authorised plan whose time, place or staff changed goes back for
+    authorisation. Raises :class:`StaleEdit` when ``version`` is not the stored one."""
+    if version is not None and version != visit.version:
+        raise StaleEdit
+    if visit.state not in workflow.EDITABLE:
+        raise workflow.WorkflowError("This plan can no longer be edited.")
+    if actor.id != visit.lead_id:
+        raise workflow.WorkflowError("Only the member of staff leading the visit can edit the plan.", status=403)
+    plan.lead_id = visit.lead_id
+    changed = _apply(visit, plan)
+    if changed:
+        visit.updated_at = now
+        audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed)
+        if visit.state == workflow.AUTHORISED and workflow.REAUTHORISE_FIELDS.intersection(changed):
+            step = workflow.transition(visit, "send_back", actor, authorisers=())
+            visit.authorised_by = visit.authorised_at = None
+            _record(session, visit, actor, step, now, comment="Time, address or staff changed after authorisation.")
+    return changed
+
+
+def is_first_visit(session: Session, visit: Visit) -> bool:
+    """No earlier plan (other than drafts and cancelled ones) went to this address."""
+    others = session.scalars(
+        select(Visit.address).where(
+            Visit.postcode == normalise_postcode(visit.postcode),
+            Visit.id != visit.id,
+            Visit.state.not_in([workflow.DRAFT, workflow.CANCELLED]),
+        )
+    )
+    key = _address_key(visit.address)
+    return all(_address_key(address) != key for address in others)
+
+
+def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> list[Problem]:
+    """Run the policy's rules; when they pass, move the plan to submitted. Returns the problems."""
+    problems = check_plan(plan_of(visit), policy, now=now, first_visit=is_first_visit(session, visit))
+    if not problems:
+        step = workflow.transition(visit, "submit", actor, authorisers=policy.rules.authorisers)
+        _record(session, visit, actor, step, now)
+    return problems
+
+
+def decide(
+    session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = ""
+) -> None:
+    """Authorise, decline or cancel a plan on behalf of ``actor``."""
+    step = workflow.transition(visit, action, actor, authorisers=policy.rules.authorisers, comment=comment)
+    if action == "authorise":
+        visit.authorised_by, visit.authorised_at = actor.id, now
+    elif action == "decline":
+        visit.decline_reason = step.comment
+    _record(session, visit, actor, step, now)
+
+
+def _record(
+    session: Session, visit: Visit, actor: Person, step: workflow.Step, now: datetime, comment: str = ""
+) -> None:
+    visit.updated_at = now
+    audit(
+        session, visit, actor, step.action, now,
+        from_state=step.from_state, to_state=step.to_state, comment=comment or step.comment,
+    )
+
+
+def visible_to(person: Person, *, everyone: bool) -> Select[tuple[Visit]]:
+    """Visits ``person`` may see: all of them for approvers and office when ``everyone``, else
+    those they lead, go second on, or are the responsible contact for."""
+    query = select(Visit)
+    if not everyone:
+        query = query.where(
+            or_(Visit.lead_id == person.id, Visit.second_staff_id == person.id, Visit.contact_id == person.id)
+        )
+    return query
+
+
+def page(session: Session, query: Select[tuple[Visit]], *, number: int, size: int) -> tuple[list[Visit], int]:
+    """One page of ``query`` and the total count."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.scalars(query.limit(size).offset((number - 1) * size)).all()
+    return list(rows), total

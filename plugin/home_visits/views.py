@@ -1,0 +1,207 @@
+"""Thin views: parse the request, call the domain modules, render a template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from . import services, workflow
+from .directory import Person
+from .extension import State, state
+from .forms import FIELD_FOR_PLAN, DecisionForm, PlanForm
+from .models import Visit
+
+#: Which handbook page explains each section of the plan form.
+HANDBOOK_PAGES = {
+    "pupil": "filing-a-plan/",
+    "reason": "right-step/",
+    "when": "before/",
+    "staff": "before/",
+    "family": "families-and-agencies/",
+    "risk": "before/",
+    "checklist": "before/",
+    "travel": "getting-there/",
+}
+
+
+def _st() -> State:
+    return state(current_app)
+
+
+def _session() -> Session:
+    if "home_visits_session" not in g:
+        g.home_visits_session = _st().sessions()
+    return g.home_visits_session  # type: ignore[no-any-return]
+
+
+def _me() -> Person:
+    """The signed-in person; the host's login page for strangers, 403 for users with no role here."""
+    if not current_user.is_authenticated:
+        manager = getattr(current_app, "login_manager", None)
+        if manager is not None:
+            return abort(manager.unauthorized())
+        abort(401)
+    person = _st().directory.person(current_user._get_current_object())
+    if not person.roles:
+        abort(403)
+    return person
+
+
+def _sees_all(person: Person) -> bool:
+    return person.has("office", *_st().policy.rules.authorisers)
+
+
+def _visit(visit_id: int, me: Person) -> Visit:
+    """The visit, if ``me`` may see it; 404 otherwise, so ids of other visits reveal nothing."""
+    visit = _session().get(Visit, visit_id)
+    if visit is None or not (_sees_all(me) or visit.involves(me.id)):
+        abort(404)
+    return visit
+
+
+def template_globals() -> dict[str, Any]:
+    st = _st()
+    return {
+        "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
+        "handbook_url": current_app.config["HOME_VISITS_HANDBOOK_URL"].rstrip("/") + "/",
+        "handbook_pages": HANDBOOK_PAGES,
+        "state_labels": workflow.LABELS,
+        "policy": st.policy,
+        "person": lambda person_id: st.directory.find(person_id) if person_id else None,
+        "local": lambda moment: moment.astimezone(st.policy.zone) if moment else None,
+    }
+
+
+def _page_number() -> int:
+    number = request.args.get("page", "1")
+    if not number.isdigit() or not 1 <= int(number) <= 100_000:
+        abort(400, "The page number must be a whole number from 1.")
+    return int(number)
+
+
+def my_visits() -> str:
+    me = _me()
+    everyone = request.args.get("scope") == "all" and _sees_all(me)
+    query = services.visible_to(me, everyone=everyone).order_by(Visit.starts_at.desc(), Visit.id.desc())
+    size = current_app.config["HOME_VISITS_PER_PAGE"]
+    visits, total = services.page(_session(), query, number=_page_number(), size=size)
+    return render_template(
+        "home_visits/my_visits.html", visits=visits, total=total, page=_page_number(), size=size,
+        everyone=everyone, can_see_all=_sees_all(me), me=me,
+    )
+
+
+def approvals() -> str:
+    me = _me()
+    if not me.has(*_st().policy.rules.authorisers):
+        abort(403)
+    query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
+    size = current_app.config["HOME_VISITS_PER_PAGE"]
+    visits, total = services.page(_session(), query, number=_page_number(), size=size)
+    return render_template(
+        "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me
+    )
+
+
+def _show_visit(visit: Visit, me: Person, form: DecisionForm, status: int = 200) -> tuple[str, int]:
+    authorisers = _st().policy.rules.authorisers
+    actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    page = render_template(
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions,
+        can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
+    )
+    return page, status
+
+
+def visit_page(visit_id: int) -> tuple[str, int]:
+    me = _me()
+    return _show_visit(_visit(visit_id, me), me, DecisionForm())
+
+
+def new_plan() -> Response | tuple[str, int] | str:
+    me = _me()
+    if not me.has("staff"):
+        abort(403)
+    return _plan_form(me, None)
+
+
+def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
+    me = _me()
+    visit = _visit(visit_id, me)
+    if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
+        abort(403)
+    return _plan_form(me, visit)
+
+
+def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | str:
+    st, session = _st(), _session()
+    form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me)
+    submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
+    if not submittable:
+        form.save.label.text = "Save changes"
+
+    def show(status: int = 200) -> tuple[str, int]:
+        page = render_template(
+            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me
+        )
+        return page, status
+
+    if request.method == "GET":
+        if visit is not None:
+            form.fill(services.plan_of(visit), st.policy)
+            form.version.data = str(visit.version)
+        return show()
+    if not form.validate():
+        return show(400 if "csrf_token" in form.errors else 422)
+    plan, now = form.to_plan(st.policy), st.clock()
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        if visit is None:
+            visit = services.create_visit(session, plan, actor=me, now=now)
+        else:
+            services.update_visit(session, visit, plan, actor=me, now=now, version=version)
+        session.flush()
+        if form.submit.data and submittable:
+            if problems := services.submit(session, visit, actor=me, policy=st.policy, now=now):
+                session.rollback()
+                for problem in problems:
+                    form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+                return show(422)
+        session.commit()
+    except (services.StaleEdit, StaleDataError):
+        session.rollback()
+        form.form_errors.append(
+            "Someone changed this plan since you opened it. Open it again to see their changes, then make yours."
+        )
+        return show(409)
+    except workflow.WorkflowError as error:
+        session.rollback()
+        form.form_errors.append(str(error))
+        return show(error.status)
+    flash("Submitted for authorisation." if visit.state == workflow.SUBMITTED and form.submit.data else "Plan saved.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def decide(visit_id: int) -> Response | tuple[str, int]:
+    me = _me()
+    visit = _visit(visit_id, me)
+    form = DecisionForm()
+    action = form.action()
+    if not form.validate() or action is None:
+        abort(400, "The request was incomplete or expired: reload the page and try again.")
+    st, session = _st(), _session()
+    try:
+        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(), comment=form.comment.data or "")
+        session.commit()
+    except workflow.WorkflowError as error:
+        session.rollback()
+        form.comment.errors = [str(error)]
+        return _show_visit(visit, me, form, error.status)
+    flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))

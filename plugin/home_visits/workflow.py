@@ -1,0 +1,112 @@
+"""A visit's states and the transitions between them: who may do what, from where.
+
+Pure: :func:`transition` checks and applies a move on any object with ``state``, ``lead_id``
+and ``second_staff_id``, and returns the :class:`Step` the caller records in the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from .directory import Person
+
+DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED = "draft", "submitted", "authorised", "declined", "cancelled"
+
+#: Every state a visit can be in, in the order of its life.
+STATES = (DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED)
+
+#: Plain words for each state, as the portal shows them.
+LABELS = {
+    DRAFT: "Draft",
+    SUBMITTED: "Awaiting authorisation",
+    AUTHORISED: "Authorised",
+    DECLINED: "Declined",
+    CANCELLED: "Cancelled",
+}
+
+#: action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({DRAFT, DECLINED}), SUBMITTED),
+    "authorise": (frozenset({SUBMITTED}), AUTHORISED),
+    "decline": (frozenset({SUBMITTED}), DECLINED),
+    "cancel": (frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED}), CANCELLED),
+    # Editing the time, address or staff of an authorised plan needs a fresh authorisation.
+    "send_back": (frozenset({AUTHORISED}), SUBMITTED),
+}
+
+#: States in which the lead may still edit the plan.
+EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
+
+#: Plan fields whose change sends an authorised plan back for authorisation.
+REAUTHORISE_FIELDS = frozenset({"starts_at", "expected_return", "address", "postcode", "lead_id", "second_staff_id"})
+
+
+class VisitLike(Protocol):
+    state: str
+    lead_id: str
+    second_staff_id: str | None
+
+
+class WorkflowError(Exception):
+    """A move that is not allowed; ``str()`` says why in plain words. ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    from_state: str
+    to_state: str
+    comment: str = ""
+
+
+def is_visiting(visit: VisitLike, person: Person) -> bool:
+    return person.id in (visit.lead_id, visit.second_staff_id)
+
+
+def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """Approvers decide plans, but never one they are going on themselves."""
+    return person.has(*authorisers) and not is_visiting(visit, person)
+
+
+def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """Whether ``person`` may take ``action`` on ``visit`` now (state and role both)."""
+    sources, _ = TRANSITIONS[action]
+    if visit.state not in sources:
+        return False
+    if action in ("authorise", "decline"):
+        return can_authorise(visit, person, authorisers)
+    if action == "cancel":
+        return person.id == visit.lead_id or person.has(*authorisers)
+    return person.id == visit.lead_id
+
+
+def transition(
+    visit: VisitLike, action: str, person: Person, *, authorisers: Collection[str], comment: str = ""
+) -> Step:
+    """Move ``visit`` by ``action`` on behalf of ``person``; raise :class:`WorkflowError` if not allowed."""
+    if action not in TRANSITIONS:
+        raise WorkflowError(f"Unknown action {action!r}.", status=400)
+    sources, target = TRANSITIONS[action]
+    if visit.state not in sources:
+        raise WorkflowError(f"This plan is {LABELS[visit.state].lower()}, so it cannot be {_past(action)} now.")
+    if not allowed(action, visit, person, authorisers):
+        if action in ("authorise", "decline") and is_visiting(visit, person):
+            raise WorkflowError("You cannot decide a plan for a visit you are going on.", status=403)
+        raise WorkflowError("You do not have permission to do that.", status=403)
+    if action == "decline" and not comment.strip():
+        raise WorkflowError("Say why the plan is declined, so the member of staff can put it right.", status=400)
+    step = Step(action, visit.state, target, comment.strip())
+    visit.state = target
+    return step
+
+
+def _past(action: str) -> str:
+    return {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled"}.get(
+        action, "changed"
+    )
