@@ -35,8 +35,9 @@ def _secret_key(instance: Path) -> str:
     return file.read_text().strip()
 
 
-def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+    """The demo portal. ``instance_path`` holds its SQLite file, secret key and built handbook."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.update(
         HOME_VISITS_BASE_TEMPLATE="portal_base.html",
         DEMO_BUILD_HANDBOOK=True,
