@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import config, db
 from .directory import AttributeDirectory, Directory
-from .policy import POLICY_ENV, Policy, load_policy
+from .policy import POLICY_ENV, Policy, cached_policy
 
 EXTENSION_KEY = "home_visits"
 
@@ -65,7 +65,7 @@ class HomeVisits:
                 "(create HomeVisits() without an app when you also call init_app)."
             )
         config.apply_defaults(app.config)
-        policy = load_policy(app.config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV))
+        policy = cached_policy(app.config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV))
         engine = engine or self._options["engine"] or db.make_engine(
             app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(app.instance_path)
         )

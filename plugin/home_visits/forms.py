@@ -20,6 +20,7 @@ from wtforms import (
     ValidationError,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from .directory import Person
@@ -46,6 +47,10 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def _options(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
@@ -56,22 +61,22 @@ POSTCODE = Regexp(
 )
 PHONE = Regexp(r"^\+?[\d ()-]{7,20}$", message="Enter a phone number of digits and spaces, for example 07700 900123.")
 
-APPOINTMENT = [
+APPOINTMENT = _options([
     ("", "Choose…"),
     ("phone", "By phone"),
     ("letter", "By letter"),
     ("in_person", "In person at school"),
     ("text", "By text or email"),
     ("unannounced", "Not arranged: an unannounced visit"),
-]
-TRAVEL = [
+])
+TRAVEL = _options([
     ("", "Choose…"),
     ("car", "Own car (insured for business use)"),
     ("school_vehicle", "School vehicle"),
     ("walking", "Walking"),
     ("public_transport", "Public transport"),
-]
-AGREED = [("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")]
+])
+AGREED = _options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
 
 #: Plan fields whose rule messages sit beside a differently named form field.
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
@@ -93,19 +98,19 @@ class PlanForm(FlaskForm):
     )
     address = _text(300, lines=True, label="Address")
     postcode = StringField("Postcode", validators=[Optional(), POSTCODE], filters=[_strip])
-    reason = SelectField("Reason for the visit", choices=[])
+    reason = SelectField("Reason for the visit", choices=[], default="")
     reason_other = _text(200, label="If other, the reason")
     purpose = _text(2000, lines=True, label="What the visit is for")
     date = DateField("Date", validators=[Optional()], format="%Y-%m-%d")
     start_time = TimeField("Start time", validators=[Optional()])
     return_time = TimeField("Expected back at", validators=[Optional()])
-    second_staff_id = SelectField("Second member of staff", choices=[])
+    second_staff_id = SelectField("Second member of staff", choices=[], default="")
     alone_reason = _text(500, lines=True, label="If going alone, why")
-    contact_id = SelectField("Responsible contact", choices=[])
+    contact_id = SelectField("Responsible contact", choices=[], default="")
     contact_phone = StringField("Their phone number", validators=[Optional(), PHONE], filters=[_strip])
     family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED, validators=[Optional()])
-    appointment = SelectField("How the appointment was made", choices=APPOINTMENT)
-    travel = SelectField("How you are travelling", choices=TRAVEL)
+    appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
+    travel = SelectField("How you are travelling", choices=TRAVEL, default="")
     language_needs = _text(500, label="Language or interpreter needs")
     agencies = _text(500, lines=True, label="Other agencies involved")
     risk_factors = MultiCheckboxField("Risk factors", choices=[])
@@ -119,13 +124,13 @@ class PlanForm(FlaskForm):
 
     def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reason.choices = [("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")]
+        self.reason.choices = _options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
         others = [(p.id, p.name) for p in staff if p.id != me.id]
-        self.second_staff_id.choices = [("", "Nobody: I am going alone"), *others]
-        self.contact_id.choices = [("", "Choose…"), *others]
-        self.risk_factors.choices = [(i.id, i.title) for i in policy.risk_factors]
-        self.alternatives.choices = [(i.id, i.title) for i in policy.alternatives]
-        self.checklist.choices = [(i.id, i.title) for i in policy.guidance.before.items]
+        self.second_staff_id.choices = _options([("", "Nobody: I am going alone"), *others])
+        self.contact_id.choices = _options([("", "Choose…"), *others])
+        self.risk_factors.choices = _options((i.id, i.title) for i in policy.risk_factors)
+        self.alternatives.choices = _options((i.id, i.title) for i in policy.alternatives)
+        self.checklist.choices = _options((i.id, i.title) for i in policy.guidance.before.items)
 
     def to_plan(self, policy: Policy) -> Plan:
         """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""

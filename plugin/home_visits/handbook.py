@@ -106,14 +106,25 @@ def render_items(items: Iterable[Item], anchor: bool = True, ordered: bool = Fal
     return f'<{tag} class="hv-items">\n{body}\n</{tag}>'
 
 
-def render_checklist(items: Iterable[Item], anchor: bool = True) -> str:
-    """Items as a Markdown task list (pymdownx.tasklist), ids as inline anchors."""
+def render_checklist(items: Iterable[Item], anchor: bool = True, brief: bool = False) -> str:
+    """Items as a tick-list in pymdownx.tasklist's markup, each checkbox named by its item's title.
+
+    ``brief`` shows titles only (the printable sheet).
+    """
     lines = []
     for item in items:
-        mark = f'<span id="{escape(item.id)}"></span>' if anchor else ""
-        required = " *(required on the plan)*" if item.required else ""
-        lines.append(f"- [ ] {mark}**{escape(_sentence(item.title))}**{required} {escape(item.text, quote=False)}")
-    return "\n".join(lines)
+        attrs = f' id="{escape(item.id)}"' if anchor else ""
+        title = escape(item.title if brief else _sentence(item.title))
+        required = ' <span class="hv-required">required on the plan</span>' if item.required else ""
+        text = "" if brief else f" {escape(item.text, quote=False)}"
+        lines.append(
+            f'<li class="task-list-item"{attrs}><label class="task-list-control">'
+            f'<input type="checkbox" aria-label="{escape(item.title)}"><span class="task-list-indicator"></span>'
+            f"</label> <strong>{title}</strong>{required}{text}</li>"
+        )
+    body = "\n".join(lines)
+    kind = " hv-checklist--brief" if brief else ""
+    return f'<ul class="task-list hv-checklist{kind}">\n{body}\n</ul>'
 
 
 def admonition(kind: str, title: str, lines: Iterable[str]) -> str:
@@ -228,13 +239,12 @@ def define_env(env: Any) -> None:
             raise ValueError(f"unknown policy section {name!r}; known: {', '.join(section_names())}")
         return name in PAGES.get(current_page(), [])
 
+    def section_title(name: str) -> str:
+        return LIST_TITLES.get(name) or getattr(policy.guidance, name).title  # type: ignore[no-any-return]
+
     def heading(name: str, level: int) -> str:
-        if name in LIST_TITLES:
-            title, intro = LIST_TITLES[name], ""
-        else:
-            part = getattr(policy.guidance, name)
-            title, intro = part.title, part.intro
-        text = f"{'#' * level} {escape(title)}\n\n"
+        intro = "" if name in LIST_TITLES else getattr(policy.guidance, name).intro
+        text = f"{'#' * level} {escape(section_title(name))}\n\n" if level else ""
         return text + (f"{escape(intro, quote=False)}\n\n" if intro else "")
 
     macros: dict[str, Callable[..., str]] = {}
@@ -244,18 +254,22 @@ def define_env(env: Any) -> None:
         return fn
 
     @macro
-    def section(name: str, level: int = 2, title: bool = True) -> str:
-        """A section's heading, intro and items (anchored on the page that owns the section)."""
-        head = heading(name, level) if title else ""
-        return head + render_items(section_items(policy, name), anchor=owns(name), ordered=name == "procedure")
+    def section(name: str, level: int = 2) -> str:
+        """A section's heading (none when ``level`` is 0), intro and items, anchored on the page that owns it."""
+        return heading(name, level) + render_items(section_items(policy, name), anchor=owns(name), ordered=name == "procedure")
 
     @macro
-    def checklist(*names: str, level: int = 0) -> str:
-        """Tick-lists of the named sections; with ``level`` each gets its heading."""
-        parts = [
-            (heading(name, level) if level else "") + render_checklist(section_items(policy, name), anchor=owns(name))
-            for name in names
-        ]
+    def checklist(*names: str, level: int = 0, brief: bool = False) -> str:
+        """Tick-lists of the named sections; with ``level`` each gets its heading (and, unless ``brief``,
+        its intro; when ``brief``, a link to the page that explains each line)."""
+        parts = []
+        for name in names:
+            head = ""
+            if level:
+                head = f"{'#' * level} {escape(section_title(name))}\n\n" if brief else heading(name, level)
+            if brief:
+                head += f"[Why each line matters]({page_of(name)}.md)\n\n"
+            parts.append(head + render_checklist(section_items(policy, name), anchor=owns(name), brief=brief))
         return "\n\n".join(parts)
 
     @macro

@@ -1,0 +1,191 @@
+"""The app factory and factory fixtures every test uses.
+
+Tests run against SQLite by default; set ``HOME_VISITS_TEST_DATABASE_URI`` to a PostgreSQL URL to
+run the same suite there (``.ci/run`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_login import LoginManager, UserMixin
+from sqlalchemy import text
+
+from home_visits import HomeVisits, services
+from home_visits.db import VERSION_TABLE, make_engine
+from home_visits.extension import state
+from home_visits.models import Base, Visit
+from home_visits.policy import cached_policy as load_policy
+from home_visits.rules import Plan
+
+#: Monday 2 March 2026, 08:00 in London (GMT, so also 08:00 UTC).
+NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+TEST_DATABASE_URI = os.environ.get("HOME_VISITS_TEST_DATABASE_URI") or None
+
+
+@dataclass
+class User(UserMixin):
+    id: str
+    name: str
+    email: str = ""
+    phone: str = ""
+    roles: tuple[str, ...] = ()
+
+
+USERS = {
+    u.id: u
+    for u in [
+        User("sam", "Sam Patel", "sam@school.example", "07700 900001", ("staff",)),
+        User("jo", "Jo Jones", "jo@school.example", "07700 900002", ("staff",)),
+        User("kim", "Kim Lee", "kim@school.example", "07700 900003", ("staff",)),
+        User("alex", "Alex Morgan", "alex@school.example", "07700 900004", ("staff", "approver")),
+        User("blair", "Blair Shaw", "blair@school.example", "07700 900005", ("approver",)),
+        User("pat", "Pat Office", "office@school.example", "01632 960000", ("office",)),
+        User("guest", "A Governor", "gov@school.example", "", ()),
+    ]
+}
+
+
+class Clock:
+    """A clock the tests move by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def reset_database(uri: str) -> None:
+    """Drop the plugin's tables so a shared PostgreSQL database starts each test empty."""
+    engine = make_engine(uri)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+    engine.dispose()
+
+
+def make_app(instance: Path, **config: Any) -> Flask:
+    """A minimal host portal with Flask-Login users and the plugin embedded."""
+    app = Flask("host_portal", instance_path=str(instance), root_path=str(instance))
+    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
+    app.config.update(config)
+    if TEST_DATABASE_URI and app.config["HOME_VISITS_DATABASE_URI"] == TEST_DATABASE_URI:
+        reset_database(TEST_DATABASE_URI)
+    LoginManager(app).user_loader(USERS.get)
+    HomeVisits(app, users=USERS.values)
+    state(app).clock = Clock()
+    return app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    app = make_app(tmp_path / "instance")
+    yield app
+    state(app).engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> Callable[[str], FlaskClient]:
+    def login(user_id: str) -> FlaskClient:
+        with client.session_transaction() as session:
+            session["_user_id"] = user_id
+            session["_fresh"] = True
+        return client
+
+    return login
+
+
+@pytest.fixture
+def clock(app: Flask) -> Clock:
+    return state(app).clock  # type: ignore[return-value]
+
+
+def valid_plan(**changes: Any) -> Plan:
+    """A plan that passes every rule of the default policy at :data:`NOW`."""
+    policy = load_policy()
+    plan = Plan(
+        pupil="Jamie Smith",
+        address="12 Larch Close, Exampleton",
+        postcode="EX1 2AB",
+        reason=policy.reasons[0].id,
+        purpose="Find out why Jamie has been absent and agree a plan.",
+        starts_at=datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc),
+        expected_return=datetime(2026, 3, 4, 11, 0, tzinfo=timezone.utc),
+        lead_id="sam",
+        second_staff_id="jo",
+        contact_id="pat",
+        contact_phone="01632 960000",
+        family_agreed="yes",
+        appointment="phone",
+        travel="car",
+        checklist=[item.id for item in policy.guidance.before.items if item.required],
+    )
+    for name, value in changes.items():
+        setattr(plan, name, value)
+    return plan
+
+
+@pytest.fixture
+def create_visit(app: Flask) -> Callable[..., Visit]:
+    """``create_visit(state="authorised", lead="sam", **plan_changes)``: a visit taken through the
+    real workflow to ``state``."""
+
+    def create(*, state_: str = "draft", lead: str = "sam", approver: str = "alex", **changes: Any) -> Visit:
+        st = state(app)
+        actor = st.directory.person(USERS[lead])
+        plan = valid_plan(lead_id=lead, **changes)
+        with st.sessions() as session:
+            visit = services.create_visit(session, plan, actor=actor, now=st.clock())
+            session.flush()
+            if state_ != "draft":
+                problems = services.submit(session, visit, actor=actor, policy=st.policy, now=st.clock())
+                assert not problems, problems
+            deciding = st.directory.person(USERS[approver])
+            if state_ in ("authorised", "declined"):
+                action = {"authorised": "authorise", "declined": "decline"}[state_]
+                services.decide(session, visit, action, actor=deciding, policy=st.policy, now=st.clock(),
+                                comment="Not enough detail." if action == "decline" else "")
+            if state_ == "cancelled":
+                services.decide(session, visit, "cancel", actor=actor, policy=st.policy, now=st.clock())
+            session.commit()
+            return visit
+
+    return create
+
+
+def form_data(plan: Plan | None = None, **changes: Any) -> dict[str, Any]:
+    """The plan form as a browser would post it."""
+    plan = plan or valid_plan()
+    start = plan.starts_at.astimezone(load_policy().zone) if plan.starts_at else None
+    back = plan.expected_return.astimezone(load_policy().zone) if plan.expected_return else None
+    data: dict[str, Any] = {
+        "pupil": plan.pupil, "address": plan.address, "postcode": plan.postcode, "reason": plan.reason,
+        "reason_other": plan.reason_other, "purpose": plan.purpose,
+        "date": start.strftime("%Y-%m-%d") if start else "", "start_time": start.strftime("%H:%M") if start else "",
+        "return_time": back.strftime("%H:%M") if back else "",
+        "second_staff_id": plan.second_staff_id or "", "alone_reason": plan.alone_reason,
+        "contact_id": plan.contact_id or "", "contact_phone": plan.contact_phone,
+        "family_agreed": plan.family_agreed, "appointment": plan.appointment, "travel": plan.travel,
+        "language_needs": plan.language_needs, "agencies": plan.agencies, "risk_factors": plan.risk_factors,
+        "risk_notes": plan.risk_notes, "alternatives": plan.alternatives,
+        "alternatives_notes": plan.alternatives_notes, "checklist": plan.checklist,
+    }
+    data.update(changes)
+    return data
