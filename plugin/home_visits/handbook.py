@@ -145,21 +145,27 @@ def recipients(policy: Policy, names: Iterable[str]) -> list[str]:
     return [_RECIPIENTS.get(name, out_of_hours) for name in names]
 
 
-def two_staff_lines(policy: Policy) -> list[str]:
-    """The two-staff rule as Markdown lines."""
+def two_staff_required(policy: Policy) -> list[str]:
+    """When a second member of staff is required, in words."""
     rules = policy.rules
     must = [_TWO_STAFF[c] for c in rules.two_staff if c in _TWO_STAFF]
     if rules.evening.needs_two_staff:
         must.append(f"on an evening visit (after {rules.evening.after:%H:%M})")
-    lines = ["Two staff are required when:", ""] + [f"- {reason}" for reason in must]
-    if "whenever_possible" in rules.two_staff:
+    return must
+
+
+def two_staff_lines(policy: Policy) -> list[str]:
+    """The two-staff rule as Markdown lines."""
+    lines = ["Two staff are required when:", ""] + [f"- {reason}" for reason in two_staff_required(policy)]
+    if "whenever_possible" in policy.rules.two_staff:
         lines += ["", "Otherwise two staff go whenever possible; a lone visit needs a written reason on the plan."]
     return lines
 
 
 def evening_lines(policy: Policy) -> list[str]:
     evening = policy.rules.evening
-    lines = [f"A visit that starts, or is expected to end, after {evening.after:%H:%M} is an evening visit. Avoid them."]
+    at = f"{evening.after:%H:%M}"
+    lines = [f"A visit that starts at or after {at}, or is expected to end after {at}, is an evening visit. Avoid them."]
     if evening.needs_two_staff:
         lines.append("If one cannot be avoided, two members of staff must go: the plan cannot be submitted otherwise.")
     return lines
@@ -198,7 +204,8 @@ def rules_table(policy: Policy) -> str:
     roles = _join([_ROLES.get(role, role) for role in rules.authorisers])
     rows = [
         ("Who authorises", f"{roles}, never for their own plan"),
-        ("Two staff", "; ".join(line.removeprefix("- ") for line in two_staff_lines(policy)[2:] if line)),
+        ("Two staff required", "; ".join(two_staff_required(policy)) or "never"),
+        ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required, with a reason"),
         ("Evening visits", f"after {rules.evening.after:%H:%M}"),
         ("Longest visit", f"{rules.longest_visit_minutes} minutes"),
         ("Overdue after", f"expected return + {rules.grace_minutes} minutes"),
@@ -268,7 +275,7 @@ def define_env(env: Any) -> None:
             if level:
                 head = f"{'#' * level} {escape(section_title(name))}\n\n" if brief else heading(name, level)
             if brief:
-                head += f"[Why each line matters]({page_of(name)}.md)\n\n"
+                head += f"[Why each line matters]({page_of(name)}.md)\n{{: .hv-why }}\n\n"
             parts.append(head + render_checklist(section_items(policy, name), anchor=owns(name), brief=brief))
         return "\n\n".join(parts)
 

@@ -45,6 +45,8 @@ class Visit(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Grows with every save; a stale form is refused instead of overwriting (optimistic locking).
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: Calendar SEQUENCE: grows by one with each change a calendar shows (time, place, staff, status).
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: One of :data:`home_visits.workflow.STATES`.
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
 
@@ -129,3 +131,32 @@ class AuditEntry(Base):
     changes: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 
     visit: Mapped[Visit] = relationship(back_populates="audit")
+
+
+class FeedToken(Base):
+    """A personal calendar feed URL. Only a hash of the token is kept; the URL is shown once."""
+
+    __tablename__ = "home_visits_feed_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Host user id of the subscriber.
+    person_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    #: SHA-256 of the token, hex; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    #: ``all`` (approvers and office) or ``own`` (visits the person is part of).
+    scope: Mapped[str] = mapped_column(String(8), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Set when revoked; a revoked token answers 404.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChangeMarker(Base):
+    """One row that moves whenever any visit changes: feeds compare it to answer 304 cheaply,
+    and it holds across processes and machines because it lives in the database."""
+
+    __tablename__ = "home_visits_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Grows by one with every change to any visit.
+    counter: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

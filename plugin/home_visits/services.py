@@ -6,12 +6,12 @@ import re
 from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import workflow
 from .directory import Person
-from .models import AuditEntry, Visit
+from .models import AuditEntry, ChangeMarker, Visit
 from .policy import Policy
 from .rules import Plan, Problem, check_plan
 
@@ -44,6 +44,13 @@ def audit(session: Session, visit: Visit, actor: Person, action: str, now: datet
     return entry
 
 
+def touch(session: Session, now: datetime) -> None:
+    """Move the change marker that calendar feeds compare (one atomic UPDATE)."""
+    session.execute(
+        update(ChangeMarker).where(ChangeMarker.id == 1).values(counter=ChangeMarker.counter + 1, changed_at=now)
+    )
+
+
 def plan_of(visit: Visit) -> Plan:
     return Plan(**{name: getattr(visit, name) for name in PLAN_FIELDS})
 
@@ -61,10 +68,11 @@ def _apply(visit: Visit, plan: Plan) -> list[str]:
 def create_visit(session: Session, plan: Plan, *, actor: Person, now: datetime) -> Visit:
     """A new draft led by ``actor``."""
     plan.lead_id = actor.id
-    visit = Visit(state=workflow.DRAFT, created_at=now, updated_at=now, lead_id=actor.id)
+    visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id)
     _apply(visit, plan)
     session.add(visit)
     audit(session, visit, actor, "created", now, to_state=workflow.DRAFT)
+    touch(session, now)
     return visit
 
 
@@ -83,6 +91,9 @@ def update_visit(
     changed = _apply(visit, plan)
     if changed:
         visit.updated_at = now
+        if workflow.CALENDAR_FIELDS.intersection(changed):
+            visit.sequence += 1
+        touch(session, now)
         audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed)
         if visit.state == workflow.AUTHORISED and workflow.REAUTHORISE_FIELDS.intersection(changed):
             step = workflow.transition(visit, "send_back", actor, authorisers=())
@@ -129,6 +140,8 @@ def _record(
     session: Session, visit: Visit, actor: Person, step: workflow.Step, now: datetime, comment: str = ""
 ) -> None:
     visit.updated_at = now
+    visit.sequence += 1
+    touch(session, now)
     audit(
         session, visit, actor, step.action, now,
         from_state=step.from_state, to_state=step.to_state, comment=comment or step.comment,

@@ -42,6 +42,9 @@ EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
 #: Plan fields whose change sends an authorised plan back for authorisation.
 REAUTHORISE_FIELDS = frozenset({"starts_at", "expected_return", "address", "postcode", "lead_id", "second_staff_id"})
 
+#: Plan fields a calendar event shows: a change to any of them raises the event's SEQUENCE.
+CALENDAR_FIELDS = REAUTHORISE_FIELDS | {"reason", "reason_other", "pupil", "contact_id", "contact_phone", "risk_factors"}
+
 
 class VisitLike(Protocol):
     state: str

@@ -176,11 +176,18 @@ class Policy(_Model):
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Policy:
-        seen: set[str] = set()
-        for item in self.all_items():
-            if item.id in seen:
-                raise ValueError(f"item id {item.id!r} is used more than once; ids must be unique")
-            seen.add(item.id)
+        lists = {name: getattr(self, name) for name in ("reasons", "alternatives", "risk_factors")}
+        lists |= {f"guidance.{name}.items": getattr(self.guidance, name).items for name in Guidance.model_fields}
+        lists["escalation.procedure"] = self.escalation.procedure
+        seen: dict[str, str] = {}
+        for path, items in lists.items():
+            for index, item in enumerate(items):
+                where = f"{path}[{index}]"
+                if item.id in seen:
+                    raise ValueError(
+                        f"item id {item.id!r} is used more than once ({seen[item.id]} and {where}); ids must be unique"
+                    )
+                seen[item.id] = where
         return self
 
     def all_items(self) -> list[Item]:
