@@ -1,8 +1,8 @@
-"""The plugin's URL rules, and nothing else: the views live in ``views.py``."""
+"""The plugin's URL rules, and nothing else: the views live in ``views.py`` and ``feed_views.py``."""
 
 from flask import Blueprint
 
-from . import views
+from . import feed_views, views
 
 blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
 
@@ -12,4 +12,6 @@ blueprint.add_url_rule("/<int:visit_id>", "visit", views.visit_page)
 blueprint.add_url_rule("/<int:visit_id>/edit", "edit_plan", views.edit_plan, methods=["GET", "POST"])
 blueprint.add_url_rule("/<int:visit_id>/decide", "decide", views.decide, methods=["POST"])
 blueprint.add_url_rule("/approvals", "approvals", views.approvals)
+blueprint.add_url_rule("/calendar/", "subscribe", feed_views.subscribe, methods=["GET", "POST"])
+blueprint.add_url_rule("/calendar/<token>.ics", "feed", feed_views.feed)
 blueprint.context_processor(views.template_globals)

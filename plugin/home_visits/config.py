@@ -37,6 +37,27 @@ HOME_VISITS_PER_PAGE = 20
 HOME_VISITS_DOMAIN = "school.example"
 
 
+#: The name Outlook and other calendar apps show for the subscribed visits calendar.
+HOME_VISITS_FEED_NAME = "Home visits"
+
+#: How much each calendar event says: ``"full"`` (staff phones, responsible contact, risk flags)
+#: or ``"limited"`` (who, when, where and a link to the portal).
+HOME_VISITS_FEED_DETAIL = "full"
+
+#: How often subscribers are asked to refresh (an RFC 5545 duration; Outlook honours it within limits).
+HOME_VISITS_FEED_REFRESH = "PT1H"
+
+#: The feed holds visits from this many days ago...
+HOME_VISITS_FEED_DAYS_BACK = 30
+
+#: ...up to this many days ahead.
+HOME_VISITS_FEED_DAYS_AHEAD = 365
+
+#: Public base URL of the portal (``"https://portal.school.example"``) for feed URLs and links in
+#: calendar events and emails. ``None`` uses the URL of the request, or ``http://localhost`` in commands.
+HOME_VISITS_PUBLIC_URL: str | None = None
+
+
 def defaults() -> dict[str, Any]:
     """The documented defaults above, by key."""
     return {key: value for key, value in globals().items() if key.startswith("HOME_VISITS_")}

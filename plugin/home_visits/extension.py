@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -81,6 +83,35 @@ class HomeVisits:
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
+        _redact_request_logs()
+
+
+class RedactFeedTokens(logging.Filter):
+    """Keep calendar feed tokens out of request logs (the dev server, waitress, gunicorn)."""
+
+    PATTERN = re.compile(r"(/calendar/)[A-Za-z0-9_-]{8,}(\.ics)")
+
+    def _clean(self, value: Any) -> Any:
+        return self.PATTERN.sub(r"\1[redacted]\2", value) if isinstance(value, str) else value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._clean(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: self._clean(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(self._clean(value) for value in record.args)
+        return True
+
+
+#: Loggers that write request lines with the URL in them.
+REQUEST_LOGGERS = ("werkzeug", "waitress", "gunicorn.access")
+
+
+def _redact_request_logs() -> None:
+    for name in REQUEST_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactFeedTokens) for f in logger.filters):
+            logger.addFilter(RedactFeedTokens())
 
 
 def state(app: Flask) -> State:

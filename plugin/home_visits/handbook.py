@@ -13,13 +13,15 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
+
 try:
-    from home_visits.policy import Item, Policy, load_policy
+    from home_visits.policy import Item, Policy, PolicyError, load_policy
 except ModuleNotFoundError as exc:  # pragma: no cover - a checkout built without installing the plugin
     if exc.name != "home_visits":
         raise
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from home_visits.policy import Item, Policy, load_policy
+    from home_visits.policy import Item, Policy, PolicyError, load_policy
 
 #: Where each list of policy items is rendered (with its ids as anchors): page (file stem) -> sections.
 PAGES: dict[str, list[str]] = {
@@ -59,6 +61,8 @@ _ROLES: dict[str, str] = {
     "staff": "any member of staff",
 }
 
+_REQUIRED = ' <span class="hv-required">required on the plan</span>'
+
 _TWO_STAFF: dict[str, str] = {
     "always": "on every visit",
     "first_visit": "on a first visit to a home",
@@ -92,7 +96,7 @@ def _sentence(title: str) -> str:
 
 def _item_html(item: Item, anchor: bool) -> str:
     attrs = f' id="{escape(item.id)}"' if anchor else ""
-    badge = ' <span class="hv-required">required on the plan</span>' if item.required else ""
+    badge = _REQUIRED if item.required else ""
     return (
         f'<li class="hv-item"{attrs}><strong>{escape(_sentence(item.title))}</strong>{badge} '
         f"{escape(item.text, quote=False)}</li>"
@@ -115,7 +119,7 @@ def render_checklist(items: Iterable[Item], anchor: bool = True, brief: bool = F
     for item in items:
         attrs = f' id="{escape(item.id)}"' if anchor else ""
         title = escape(item.title if brief else _sentence(item.title))
-        required = ' <span class="hv-required">required on the plan</span>' if item.required else ""
+        required = _REQUIRED if item.required else ""
         text = "" if brief else f" {escape(item.text, quote=False)}"
         lines.append(
             f'<li class="task-list-item"{attrs}><label class="task-list-control">'
@@ -165,9 +169,10 @@ def two_staff_lines(policy: Policy) -> list[str]:
 def evening_lines(policy: Policy) -> list[str]:
     evening = policy.rules.evening
     at = f"{evening.after:%H:%M}"
-    lines = [f"A visit that starts at or after {at}, or is expected to end after {at}, is an evening visit. Avoid them."]
+    when = f"starts at or after {at}, or is expected to end after {at}"
+    lines = [f"A visit that {when}, is an evening visit. Avoid them."]
     if evening.needs_two_staff:
-        lines.append("If one cannot be avoided, two members of staff must go: the plan cannot be submitted otherwise.")
+        lines.append("If one cannot be avoided, two members of staff must go, or the plan cannot be submitted.")
     return lines
 
 
@@ -186,7 +191,8 @@ def tier_lines(policy: Policy) -> list[str]:
     lines = []
     for tier in policy.escalation.tiers:
         after = grace + tier.after_minutes
-        when = "As soon as the visit is overdue" if tier.after_minutes == 0 else f"{tier.after_minutes} minutes later"
+        minutes = tier.after_minutes
+        when = f"{minutes} minutes after it became overdue" if minutes else "As soon as the visit is overdue"
         who = _join(recipients(policy, tier.notify))
         lines.append(f"- **{when}** ({after} minutes after the expected return): {who} are told.")
     office = policy.escalation
@@ -205,7 +211,7 @@ def rules_table(policy: Policy) -> str:
     rows = [
         ("Who authorises", f"{roles}, never for their own plan"),
         ("Two staff required", "; ".join(two_staff_required(policy)) or "never"),
-        ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required, with a reason"),
+        ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required; say why"),
         ("Evening visits", f"after {rules.evening.after:%H:%M}"),
         ("Longest visit", f"{rules.longest_visit_minutes} minutes"),
         ("Overdue after", f"expected return + {rules.grace_minutes} minutes"),
@@ -230,9 +236,80 @@ def _policy_path() -> str | None:
     return os.environ.get("HOME_VISITS_POLICY") or None
 
 
+class Macros:
+    """The macros pages call; ``page`` tells which page is being rendered."""
+
+    def __init__(self, policy: Policy, page: Callable[[], str]) -> None:
+        self.policy, self.page = policy, page
+
+    def _owns(self, name: str) -> bool:
+        if name not in section_names():
+            raise ValueError(f"unknown policy section {name!r}; known: {', '.join(section_names())}")
+        return name in PAGES.get(self.page(), [])
+
+    def _title(self, name: str) -> str:
+        return LIST_TITLES.get(name) or getattr(self.policy.guidance, name).title
+
+    def _heading(self, name: str, level: int, intro: bool = True) -> str:
+        text = f"{'#' * level} {escape(self._title(name))}\n\n" if level else ""
+        words = "" if name in LIST_TITLES or not intro else getattr(self.policy.guidance, name).intro
+        return text + (f"{escape(words, quote=False)}\n\n" if words else "")
+
+    def section(self, name: str, level: int = 2) -> str:
+        """A section's heading (none when ``level`` is 0), intro and items."""
+        items = section_items(self.policy, name)
+        return self._heading(name, level) + render_items(items, anchor=self._owns(name), ordered=name == "procedure")
+
+    def checklist(self, *names: str, level: int = 0, brief: bool = False) -> str:
+        """Tick-lists of the named sections; ``brief`` gives titles only and a link to each section's page."""
+        parts = []
+        for name in names:
+            head = self._heading(name, level, intro=not brief) if level else ""
+            if brief:
+                head += f"[Why each line matters]({page_of(name)}.md)\n{{: .hv-why }}\n\n"
+            items = section_items(self.policy, name)
+            parts.append(head + render_checklist(items, anchor=self._owns(name), brief=brief))
+        return "\n\n".join(parts)
+
+    def two_staff_rule(self) -> str:
+        return admonition("warning", "Two members of staff", two_staff_lines(self.policy))
+
+    def evening_rule(self) -> str:
+        return admonition("warning", "Evening visits", evening_lines(self.policy))
+
+    def overdue_rule(self) -> str:
+        return admonition("danger", "When a visit becomes overdue", overdue_lines(self.policy))
+
+    def escalation_rule(self) -> str:
+        return admonition("danger", "Who is contacted, and when", tier_lines(self.policy))
+
+    def transport_rule(self) -> str:
+        if self.policy.rules.public_transport_allowed:
+            return admonition("note", "Public transport", ["Public transport is allowed; plan how you would leave."])
+        return admonition("warning", "Public transport", ["Public transport must not be used to travel to a visit."])
+
+    def authorisation_rule(self) -> str:
+        roles = _join([_ROLES.get(role, role) for role in self.policy.rules.authorisers])
+        lines = [f"Plans are authorised by {roles}. Nobody authorises their own plan."]
+        return admonition("info", "Authorisation", lines)
+
+    def all_rules(self) -> str:
+        return rules_table(self.policy)
+
+    def attendance_reason_links(self) -> str:
+        return attendance_reasons(self.policy)
+
+
+#: The names pages use to call :class:`Macros`.
+MACROS = [name for name in vars(Macros) if not name.startswith("_")]
+
+
 def define_env(env: Any) -> None:
     """Register the handbook's macros and variables (mkdocs-macros entry point)."""
-    policy = load_policy(_policy_path())
+    try:
+        policy = load_policy(_policy_path())
+    except PolicyError as exc:
+        raise PluginError(f"The handbook cannot be built from this policy: {exc}") from None
     env.variables["policy"] = policy
     env.variables["rules"] = policy.rules
     env.conf["copyright"] = f"{escape(policy.school.name)} home-visit policy, version {escape(policy.version)}"
@@ -241,82 +318,6 @@ def define_env(env: Any) -> None:
         page = getattr(env, "page", None)
         return Path(page.file.src_uri).stem if page else ""
 
-    def owns(name: str) -> bool:
-        if name not in section_names():
-            raise ValueError(f"unknown policy section {name!r}; known: {', '.join(section_names())}")
-        return name in PAGES.get(current_page(), [])
-
-    def section_title(name: str) -> str:
-        return LIST_TITLES.get(name) or getattr(policy.guidance, name).title  # type: ignore[no-any-return]
-
-    def heading(name: str, level: int) -> str:
-        intro = "" if name in LIST_TITLES else getattr(policy.guidance, name).intro
-        text = f"{'#' * level} {escape(section_title(name))}\n\n" if level else ""
-        return text + (f"{escape(intro, quote=False)}\n\n" if intro else "")
-
-    macros: dict[str, Callable[..., str]] = {}
-
-    def macro(fn: Callable[..., str]) -> Callable[..., str]:
-        macros[fn.__name__] = fn
-        return fn
-
-    @macro
-    def section(name: str, level: int = 2) -> str:
-        """A section's heading (none when ``level`` is 0), intro and items, anchored on the page that owns it."""
-        return heading(name, level) + render_items(section_items(policy, name), anchor=owns(name), ordered=name == "procedure")
-
-    @macro
-    def checklist(*names: str, level: int = 0, brief: bool = False) -> str:
-        """Tick-lists of the named sections; with ``level`` each gets its heading (and, unless ``brief``,
-        its intro; when ``brief``, a link to the page that explains each line)."""
-        parts = []
-        for name in names:
-            head = ""
-            if level:
-                head = f"{'#' * level} {escape(section_title(name))}\n\n" if brief else heading(name, level)
-            if brief:
-                head += f"[Why each line matters]({page_of(name)}.md)\n{{: .hv-why }}\n\n"
-            parts.append(head + render_checklist(section_items(policy, name), anchor=owns(name), brief=brief))
-        return "\n\n".join(parts)
-
-    @macro
-    def two_staff_rule() -> str:
-        return admonition("warning", "Two members of staff", two_staff_lines(policy))
-
-    @macro
-    def evening_rule() -> str:
-        return admonition("warning", "Evening visits", evening_lines(policy))
-
-    @macro
-    def overdue_rule() -> str:
-        return admonition("danger", "When a visit becomes overdue", overdue_lines(policy))
-
-    @macro
-    def escalation_rule() -> str:
-        return admonition("danger", "Who is contacted, and when", tier_lines(policy))
-
-    @macro
-    def transport_rule() -> str:
-        if policy.rules.public_transport_allowed:
-            return admonition("note", "Public transport", ["Public transport is allowed; plan how you would leave quickly."])
-        return admonition("warning", "Public transport", ["Public transport must not be used to travel to or from a visit."])
-
-    @macro
-    def authorisation_rule() -> str:
-        roles = _join([_ROLES.get(role, role) for role in policy.rules.authorisers])
-        return admonition(
-            "info",
-            "Authorisation",
-            [f"Plans are authorised by {roles}. Nobody authorises their own plan."],
-        )
-
-    @macro
-    def all_rules() -> str:
-        return rules_table(policy)
-
-    @macro
-    def attendance_reason_links() -> str:
-        return attendance_reasons(policy)
-
-    for name, fn in macros.items():
-        env.macro(fn, name)
+    macros = Macros(policy, current_page)
+    for name in MACROS:
+        env.macro(getattr(macros, name), name)

@@ -19,54 +19,54 @@ from .models import Visit
 
 #: Which handbook page explains each section of the plan form.
 HANDBOOK_PAGES = {
-    "pupil": "filing-a-plan/",
-    "reason": "right-step/",
-    "when": "before/",
-    "staff": "before/",
-    "family": "families-and-agencies/",
-    "risk": "before/",
-    "checklist": "before/",
-    "travel": "getting-there/",
+    "pupil": "filing-a-plan.html",
+    "reason": "right-step.html",
+    "when": "before.html",
+    "staff": "before.html",
+    "family": "families-and-agencies.html",
+    "risk": "before.html#before-risk-assessment",
+    "checklist": "before.html",
+    "travel": "getting-there.html",
 }
 
 
-def _st() -> State:
+def plugin_state() -> State:
     return state(current_app)
 
 
-def _session() -> Session:
+def db_session() -> Session:
     if "home_visits_session" not in g:
-        g.home_visits_session = _st().sessions()
+        g.home_visits_session = plugin_state().sessions()
     return g.home_visits_session  # type: ignore[no-any-return]
 
 
-def _me() -> Person:
+def current_person() -> Person:
     """The signed-in person; the host's login page for strangers, 403 for users with no role here."""
     if not current_user.is_authenticated:
         manager = getattr(current_app, "login_manager", None)
         if manager is not None:
             return abort(manager.unauthorized())
         abort(401)
-    person = _st().directory.person(current_user._get_current_object())
+    person = plugin_state().directory.person(current_user._get_current_object())
     if not person.roles:
         abort(403)
     return person
 
 
 def _sees_all(person: Person) -> bool:
-    return person.has("office", *_st().policy.rules.authorisers)
+    return workflow.sees_everything(person, plugin_state().policy.rules.authorisers)
 
 
 def _visit(visit_id: int, me: Person) -> Visit:
     """The visit, if ``me`` may see it; 404 otherwise, so ids of other visits reveal nothing."""
-    visit = _session().get(Visit, visit_id)
+    visit = db_session().get(Visit, visit_id)
     if visit is None or not (_sees_all(me) or visit.involves(me.id)):
         abort(404)
     return visit
 
 
 def template_globals() -> dict[str, Any]:
-    st = _st()
+    st = plugin_state()
     return {
         "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
         "handbook_url": current_app.config["HOME_VISITS_HANDBOOK_URL"].rstrip("/") + "/",
@@ -86,11 +86,11 @@ def _page_number() -> int:
 
 
 def my_visits() -> str:
-    me = _me()
+    me = current_person()
     everyone = request.args.get("scope") == "all" and _sees_all(me)
     query = services.visible_to(me, everyone=everyone).order_by(Visit.starts_at.desc(), Visit.id.desc())
     size = current_app.config["HOME_VISITS_PER_PAGE"]
-    visits, total = services.page(_session(), query, number=_page_number(), size=size)
+    visits, total = services.page(db_session(), query, number=_page_number(), size=size)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, page=_page_number(), size=size,
         everyone=everyone, can_see_all=_sees_all(me), me=me,
@@ -98,19 +98,19 @@ def my_visits() -> str:
 
 
 def approvals() -> str:
-    me = _me()
-    if not me.has(*_st().policy.rules.authorisers):
+    me = current_person()
+    if not me.has(*plugin_state().policy.rules.authorisers):
         abort(403)
     query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
     size = current_app.config["HOME_VISITS_PER_PAGE"]
-    visits, total = services.page(_session(), query, number=_page_number(), size=size)
+    visits, total = services.page(db_session(), query, number=_page_number(), size=size)
     return render_template(
         "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me
     )
 
 
 def _show_visit(visit: Visit, me: Person, form: DecisionForm, status: int = 200) -> tuple[str, int]:
-    authorisers = _st().policy.rules.authorisers
+    authorisers = plugin_state().policy.rules.authorisers
     actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
     page = render_template(
         "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions,
@@ -120,19 +120,19 @@ def _show_visit(visit: Visit, me: Person, form: DecisionForm, status: int = 200)
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
-    me = _me()
+    me = current_person()
     return _show_visit(_visit(visit_id, me), me, DecisionForm())
 
 
 def new_plan() -> Response | tuple[str, int] | str:
-    me = _me()
+    me = current_person()
     if not me.has("staff"):
         abort(403)
     return _plan_form(me, None)
 
 
 def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
-    me = _me()
+    me = current_person()
     visit = _visit(visit_id, me)
     if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
         abort(403)
@@ -140,7 +140,7 @@ def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
 
 
 def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | str:
-    st, session = _st(), _session()
+    st, session = plugin_state(), db_session()
     form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me)
     submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
     if not submittable:
@@ -189,13 +189,13 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
 
 
 def decide(visit_id: int) -> Response | tuple[str, int]:
-    me = _me()
+    me = current_person()
     visit = _visit(visit_id, me)
     form = DecisionForm()
     action = form.action()
     if not form.validate() or action is None:
         abort(400, "The request was incomplete or expired: reload the page and try again.")
-    st, session = _st(), _session()
+    st, session = plugin_state(), db_session()
     try:
         services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(), comment=form.comment.data or "")
         session.commit()

@@ -72,6 +72,11 @@ def is_visiting(visit: VisitLike, person: Person) -> bool:
     return person.id in (visit.lead_id, visit.second_staff_id)
 
 
+def sees_everything(person: Person, authorisers: Collection[str]) -> bool:
+    """Approvers and the office see every visit; staff see those they are part of."""
+    return person.has("office", *authorisers)
+
+
 def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
     """Approvers decide plans, but never one they are going on themselves."""
     return person.has(*authorisers) and not is_visiting(visit, person)

@@ -119,7 +119,7 @@ class Rules(_Model):
 
 
 class Tier(_Model):
-    #: Minutes after the expected return (grace included) when this tier fires.
+    #: Minutes after the visit became overdue (expected return + the grace minutes) when this tier fires.
     after_minutes: Annotated[int, Field(ge=0, le=1440)]
     notify: Annotated[list[Recipient], Field(min_length=1)]
 

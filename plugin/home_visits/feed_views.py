@@ -1,0 +1,107 @@
+"""The Subscribe page and the calendar feed URL that Outlook polls."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+from typing import Any
+
+from flask import Response, abort, current_app, has_request_context, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from . import feeds
+from .calendar import build_feed
+from .views import current_person, db_session, plugin_state
+
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+
+
+class LinkForm(FlaskForm):
+    create = SubmitField("Create my calendar link")
+    revoke = SubmitField("Stop my calendar link")
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL, under ``HOME_VISITS_PUBLIC_URL`` when the school set one."""
+    base = current_app.config["HOME_VISITS_PUBLIC_URL"]
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    if not has_request_context():
+        with current_app.test_request_context():  # a command: no request to take the host from
+            return url_for(endpoint, _external=True, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def subscribe() -> tuple[str, int, dict[str, str]]:
+    me = current_person()
+    st, session = plugin_state(), db_session()
+    form, token, status = LinkForm(), None, 200
+    if request.method == "POST":
+        if not form.validate() or not (form.create.data or form.revoke.data):
+            abort(400, "The request was incomplete or expired: reload the page and try again.")
+        now = st.clock()
+        if form.create.data:
+            token = feeds.issue(session, me, scope=feeds.scope_for(me, st.policy.rules.authorisers), now=now)
+        else:
+            feeds.revoke(session, me.id, now)
+        session.commit()
+    https = public_url("home_visits.feed", token=token) if token else None
+    page = render_template(
+        "home_visits/subscribe.html", me=me, form=form, https_url=https,
+        webcal_url=https and "webcal://" + https.split("://", 1)[1],
+        active=feeds.active_token(session, me.id),
+        scope=feeds.scope_for(me, st.policy.rules.authorisers),
+    )
+    return page, status, NO_REFERRER
+
+
+def feed(token: str) -> Response:
+    st, session = plugin_state(), db_session()
+    row = feeds.lookup(session, token)
+    person = st.directory.find(row.person_id) if row else None
+    if row is None or person is None or not person.roles:
+        abort(404)
+    config, policy, now = current_app.config, st.policy, st.clock()
+    scope = feeds.scope_for(person, policy.rules.authorisers)
+    window = window_from_config()
+    settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
+                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone))
+    counter, changed_at = feeds.marker(session)
+    today = now.astimezone(policy.zone).date()
+    tag = feeds.etag(counter, row, today.isoformat(), settings)
+    # The window slides at midnight, so the feed can change then without any visit changing.
+    midnight = datetime.combine(today, time(0), tzinfo=policy.zone).astimezone(timezone.utc)
+    last_modified = max(changed_at, midnight).replace(microsecond=0)
+    headers = {"Cache-Control": "private, no-cache", "Content-Type": "text/calendar; charset=utf-8"}
+    if request.if_none_match:
+        fresh = request.if_none_match.contains(tag)
+    else:
+        fresh = request.if_modified_since is not None and last_modified <= request.if_modified_since
+    if fresh:
+        response = Response(status=304, headers=headers)
+    else:
+        response = Response(feed_bytes(window, person_id=None if scope == feeds.ALL else person.id), headers=headers)
+    response.set_etag(tag)
+    response.last_modified = last_modified
+    return response
+
+
+def feed_bytes(window: feeds.Window, *, person_id: str | None) -> bytes:
+    """The feed for every visit (``person_id`` None) or one person's, as the config asks."""
+    st, config = plugin_state(), current_app.config
+    visits = feeds.visits_in_window(db_session(), now=st.clock(), window=window, person_id=person_id)
+
+    def link(visit_id: int) -> str:
+        return public_url("home_visits.visit", visit_id=visit_id)
+
+    events = [feeds.feed_event(v, policy=st.policy, directory=st.directory, link=link) for v in visits]
+    return build_feed(
+        events, name=config["HOME_VISITS_FEED_NAME"], timezone=st.policy.school.timezone,
+        domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
+        detail=config["HOME_VISITS_FEED_DETAIL"],
+    )
+
+
+def window_from_config() -> feeds.Window:
+    config = current_app.config
+    return feeds.Window(config["HOME_VISITS_FEED_DAYS_BACK"], config["HOME_VISITS_FEED_DAYS_AHEAD"])
