@@ -1,8 +1,8 @@
-"""The plugin's URL rules, and nothing else: the views live in ``views.py`` and ``feed_views.py``."""
+"""The plugin's URL rules, and nothing else: the views live in ``views.py``, ``feed_views.py`` and ``safety_views.py``."""
 
 from flask import Blueprint
 
-from . import feed_views, views
+from . import feed_views, safety_views, views
 
 blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
 
@@ -14,4 +14,11 @@ blueprint.add_url_rule("/<int:visit_id>/decide", "decide", views.decide, methods
 blueprint.add_url_rule("/approvals", "approvals", views.approvals)
 blueprint.add_url_rule("/calendar/", "subscribe", feed_views.subscribe, methods=["GET", "POST"])
 blueprint.add_url_rule("/calendar/<token>.ics", "feed", feed_views.feed)
+blueprint.add_url_rule("/<int:visit_id>/check-out", "check_out", safety_views.check_out, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/check-in", "check_in", safety_views.check_in, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/extend", "extend", safety_views.extend, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/acknowledge", "acknowledge", safety_views.acknowledge, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/alert", "alert_now", safety_views.alert_now, methods=["POST"])
+blueprint.add_url_rule("/dashboard", "dashboard", safety_views.dashboard)
+
 blueprint.context_processor(views.template_globals)

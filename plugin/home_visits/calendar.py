@@ -1,15 +1,15 @@
 """Visits -> iCalendar bytes: small pure functions, no Flask, no database.
 
 The views and the ``publish`` command turn visits into :class:`FeedEvent` values, keep those
-:func:`in_window` and call :func:`build_feed`; identical events give identical bytes (no clock,
-no random UID, a stable order).
+:func:`in_window` and call :func:`build_feed`; identical events give identical bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone as dt_timezone
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -76,9 +76,7 @@ def in_window(
     """Whether a feed built at ``now`` shows ``event``: never a draft; a visit starting from
     ``days_back`` before to ``days_ahead`` after ``now``; cancelled and declined ones only for
     ``cancelled_days`` after their last change (``updated_at``)."""
-    if event.state not in STATES:
-        return False
-    if event.state in GONE and event.updated_at < now - timedelta(days=cancelled_days):
+    if event.state not in STATES or (event.state in GONE and event.updated_at < now - timedelta(days=cancelled_days)):
         return False
     return now - timedelta(days=days_back) <= event.starts_at <= now + timedelta(days=days_ahead)
 
@@ -98,101 +96,94 @@ def location(event: FeedEvent) -> str:
 
 
 def description(event: FeedEvent, zone: str, detail: Detail = "full") -> str:
-    """The plain-text DESCRIPTION; ``limited`` leaves out phones, the contact and risk flags."""
-
+    """The plain-text DESCRIPTION (reason and initials are in the SUMMARY); ``limited`` leaves out
+    phones, the contact and risk flags."""
     full = detail == "full"
 
     def who(person: Staff) -> str:
         return f"{person.name} ({person.phone})" if full and person.phone else person.name
 
-    back = event.ends_at.astimezone(ZoneInfo(zone))  # month names by hand: no locale, same bytes everywhere
-    lines = [f"Reason: {event.reason}", f"Pupil: {event.pupil_initials}",
-             "Staff: " + ", ".join(who(person) for person in (event.lead, event.second) if person)]
+    tz = ZoneInfo(zone)
+    start, back = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
+    lines = ["Staff: " + ", ".join(who(person) for person in (event.lead, event.second) if person)]
     if full and event.contact:
         lines.append(f"Responsible contact: {who(event.contact)}")
-    lines.append(f"Expected return: {back:%H:%M} on {back.day} {_MONTHS[back.month - 1]} {back.year}")
-    lines.append(f"Status: {STATES[event.state][1]}")
+    # Month names by hand (no locale: the same bytes on every server); the date only if not the same day.
+    day = "" if back.date() == start.date() else f" on {back.day} {_MONTHS[back.month - 1]} {back.year}"
+    lines.append(f"Expected return: {back:%H:%M}{day}")
+    if event.state != "authorised":
+        lines.append(f"Status: {STATES[event.state][1]}")
     if event.authorised_by:
         lines.append(f"Authorised by: {event.authorised_by}")
     if full and event.risk_flags:
         lines.append("Risk flags: " + "; ".join(event.risk_flags))
     if event.url:
-        lines.append(f"In the portal: {event.url}")
+        lines.append(f"Portal: {event.url}")
     return "\n".join(lines)
 
 
-# --- VTIMEZONE in RRULE form ----------------------------------------------------------------
+# --- VTIMEZONE in RRULE form (icalendar's add_missing_timezones() writes RDATE lists clients misread) ---
 
 
 @dataclass(frozen=True)
 class Observance:
-    """One STANDARD or DAYLIGHT block: from the ``nth`` ``weekday`` of ``month`` at ``at`` (wall time)."""
+    """A STANDARD or DAYLIGHT block, yearly from the ``nth`` (-1: last) ``weekday`` of ``month`` at
+    ``at`` (wall time); ``nth`` 0 means no RRULE (a zone without daylight saving)."""
     daylight: bool
     name: str
     offset_from: timedelta
     offset_to: timedelta
     month: int = 1
-    nth: int = 0  # 1..4 or -1 (last); 0: no RRULE (a zone without daylight saving)
+    nth: int = 0
     weekday: int = 6
     at: tuple[int, int] = (0, 0)
 
 
 def _nth_weekday(year: int, month: int, weekday: int, nth: int) -> date:
-    first = date(year, month, 1)
     if nth > 0:
+        first = date(year, month, 1)
         return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
     return last - timedelta(days=(last.weekday() - weekday) % 7)
 
 
-def _transitions(tz: ZoneInfo, year: int) -> list[tuple[datetime, timedelta, timedelta, str]]:
-    """Each offset change in ``year``: (local wall time of onset, offset before, offset after, TZNAME)."""
+def _changes(tz: ZoneInfo, year: int) -> list[tuple[int, int, int, tuple[int, int], timedelta, timedelta, str]]:
+    """Each offset change in ``year`` as (month, nth, weekday, wall time, offset before, after, TZNAME)."""
     found, moment = [], datetime(year, 1, 1, tzinfo=dt_timezone.utc)
     while moment.year == year:
-        later = moment + timedelta(days=1)
-        if moment.astimezone(tz).utcoffset() != later.astimezone(tz).utcoffset():
-            low, high = moment, later  # bisect to the minute
-            while high - low > timedelta(minutes=1):
+        low, high = moment, moment + timedelta(days=1)
+        before = low.astimezone(tz).utcoffset()
+        if high.astimezone(tz).utcoffset() != before:
+            while high - low > timedelta(minutes=1):  # bisect to the minute
                 mid = low + (high - low) / 2
-                low, high = (low, mid) if mid.astimezone(tz).utcoffset() != low.astimezone(tz).utcoffset() else (mid, high)
-            before, after = low.astimezone(tz), high.astimezone(tz)
-            onset = (high + before.utcoffset()).replace(tzinfo=None)
-            found.append((onset, before.utcoffset(), after.utcoffset(), after.tzname() or ""))
-        moment = later
+                low, high = (low, mid) if mid.astimezone(tz).utcoffset() != before else (mid, high)
+            after, onset = high.astimezone(tz), (high + before).replace(tzinfo=None)
+            last = _nth_weekday(year, onset.month, onset.weekday(), -1) == onset.date()
+            found.append((onset.month, -1 if last else (onset.day - 1) // 7 + 1, onset.weekday(),
+                          (onset.hour, onset.minute), before, after.utcoffset(), after.tzname() or ""))
+        moment += timedelta(days=1)
     return found
-
-
-def _rule(onset: datetime) -> tuple[int, int, int]:
-    """(month, nth, weekday) of a date: nth is -1 for the last such weekday of the month."""
-    last = _nth_weekday(onset.year, onset.month, onset.weekday(), -1)
-    return onset.month, -1 if onset.date() == last else (onset.day - 1) // 7 + 1, onset.weekday()
 
 
 @lru_cache(maxsize=64)
 def observances(zone: str, first_year: int, last_year: int) -> tuple[Observance, ...] | None:
-    """The zone's rules as yearly RRULEs valid for every year from ``first_year`` to ``last_year``;
-    one STANDARD for a zone without daylight saving; ``None`` if the rules can't be written so
-    (e.g. Ramadan-based zones): :func:`build_feed` then writes times in UTC instead."""
+    """The zone's rules as yearly RRULEs that hold for every year from ``first_year`` to ``last_year``;
+    one STANDARD for a zone without daylight saving; ``None`` when no such rules fit (e.g. zones
+    that pause summer time for Ramadan): :func:`build_feed` then writes those times in UTC."""
     tz = ZoneInfo(zone)
-    years = [_transitions(tz, year) for year in range(first_year, last_year + 1)]
+    years = [_changes(tz, year) for year in range(first_year, last_year + 1)]
     if not any(years):
-        offset = datetime(first_year, 1, 1, tzinfo=dt_timezone.utc).astimezone(tz)
-        return (Observance(False, offset.tzname() or "", offset.utcoffset(), offset.utcoffset()),)
-    shape = [(_rule(on), (on.hour, on.minute), before, after, name) for on, before, after, name in years[0]]
-    if len(shape) != 2 or any(
-        [(_rule(on), (on.hour, on.minute), before, after, name) for on, before, after, name in year] != shape
-        for year in years
-    ):
+        fixed = datetime(first_year, 7, 1, tzinfo=dt_timezone.utc).astimezone(tz)
+        return (Observance(False, fixed.tzname() or "", fixed.utcoffset(), fixed.utcoffset()),)
+    if len(years[0]) != 2 or any(year != years[0] for year in years):
         return None
-    high = max(after for *_, after, _ in shape)
-    return tuple(
-        Observance(after == high, name, before, after, month, nth, weekday, at)
-        for (month, nth, weekday), at, before, after, name in shape
-    )
+    high = max(change[5] for change in years[0])
+    return tuple(Observance(after == high, name, before, after, month, nth, weekday, at)
+                 for month, nth, weekday, at, before, after, name in years[0])
 
 
 def vtimezone(zone: str, rules: Sequence[Observance]) -> Timezone:
-    """The VTIMEZONE component; each block starts in 1970, as Google and Outlook write theirs."""
+    """The VTIMEZONE; each block starts in 1970, as Google and Outlook write theirs."""
     component = Timezone()
     component.add("tzid", zone)
     for rule in rules:
@@ -203,15 +194,15 @@ def vtimezone(zone: str, rules: Sequence[Observance]) -> Timezone:
         block.add("tzoffsetto", rule.offset_to)
         if rule.name:
             block.add("tzname", rule.name)
-        if rule.nth:
+        if rule.nth:  # with BYDAY: Outlook rejects a VTIMEZONE RRULE without one
             block.add("rrule", {"FREQ": "YEARLY", "BYMONTH": rule.month, "BYDAY": f"{rule.nth}{_DAYS[rule.weekday]}"})
         component.add_component(block)
     return component
 
 
 def _when(moment: datetime, tz: ZoneInfo | None) -> datetime:
-    """Local time with TZID when the wall time says exactly ``moment``, else UTC (the second
-    01:30 of an October night: RFC 5545 reads an ambiguous wall time as the first one)."""
+    """Wall time in the zone, unless it names another instant: RFC 5545 reads the repeated hour of an
+    October night as its first pass, so the second 01:30 (and every time without a VTIMEZONE) is UTC."""
     if moment.tzinfo is None:
         raise ValueError("FeedEvent times must be timezone-aware")
     if tz is not None and (local := moment.astimezone(tz)).fold == 0:
@@ -233,7 +224,7 @@ def build_feed(
 ) -> bytes:
     """The whole VCALENDAR for ``events`` as bytes (CRLF line endings, folded at 75 octets): one
     VEVENT per event (filter with :func:`in_window` first), by start then id. ``ValueError`` for a
-    draft or unknown state, naive times, an unknown zone or a bad ``refresh`` duration."""
+    draft or unknown state, naive times or a bad ``refresh``; ``ZoneInfoNotFoundError`` for an unknown zone."""
     if detail not in ("full", "limited"):
         raise ValueError(f"detail must be 'full' or 'limited', not {detail!r}")
     interval = vDuration.from_ical(refresh)
@@ -244,9 +235,8 @@ def build_feed(
         raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
 
     cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
+    for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN")):
+        cal.add(prop, value)
     # METHOD:PUBLISH: this is a published calendar, not a scheduling message (no ATTENDEE,
     # nothing to accept). Outlook treats a file without METHOD as PUBLISH anyway ([MS-STANOICAL]
     # V0078), Google and Outlook write METHOD:PUBLISH in the feeds they publish, and Apple,
@@ -260,30 +250,25 @@ def build_feed(
     cal.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", refresh)
 
-    tz: ZoneInfo | None = None
-    if ordered:
-        first = min(event.starts_at for event in ordered).astimezone(dt_timezone.utc).year - 1
-        last = max(event.ends_at for event in ordered).astimezone(dt_timezone.utc).year + 1
-        rules = observances(timezone, first, last)
-        if rules is not None:
-            tz = ZoneInfo(timezone)
-            cal.add_component(vtimezone(timezone, rules))
-    else:
-        ZoneInfo(timezone)  # an unknown zone fails here too, not only once there are visits
+    zone = ZoneInfo(timezone)  # an unknown zone fails here, even in an empty feed
+    # Rules that hold from the year before the first visit to the year after the last; none: times in UTC.
+    years = (ordered[0].starts_at.year - 1, max(event.ends_at for event in ordered).year + 1) if ordered else ()
+    rules = observances(timezone, *years) if years else None
+    if rules:
+        cal.add_component(vtimezone(timezone, rules))
+    tz = zone if rules else None
 
     for event in ordered:
         vevent = Event()
-        vevent.add("uid", f"home-visit-{event.visit_id}@{domain}")
-        vevent.add("sequence", event.sequence)
-        vevent.add("dtstamp", event.updated_at)
-        vevent.add("created", event.created_at)
-        vevent.add("last-modified", event.updated_at)
-        vevent.add("dtstart", _when(event.starts_at, tz))
-        vevent.add("dtend", _when(event.ends_at, tz))
-        vevent.add("status", STATES[event.state][0])
-        vevent.add("summary", summary(event))
-        vevent.add("location", location(event))
-        vevent.add("description", description(event, timezone, detail))
+        # DTSTAMP and LAST-MODIFIED from the record, never the clock: same data, same bytes.
+        for prop, value in (
+            ("uid", f"home-visit-{event.visit_id}@{domain}"), ("sequence", event.sequence),
+            ("dtstamp", event.updated_at), ("created", event.created_at), ("last-modified", event.updated_at),
+            ("dtstart", _when(event.starts_at, tz)), ("dtend", _when(event.ends_at, tz)),
+            ("status", STATES[event.state][0]), ("summary", summary(event)), ("location", location(event)),
+            ("description", description(event, timezone, detail)),
+        ):
+            vevent.add(prop, value)
         if event.url:  # a URI is not escaped: icalendar refuses one with CR or LF (ValueError)
             vevent.add("url", event.url)
         cal.add_component(vevent)

@@ -58,3 +58,18 @@ def publish(out: str, scope: str, user_id: str | None) -> None:
     os.chmod(temp.name, 0o640)
     os.replace(temp.name, target)
     click.echo(f"Wrote {body.count(b'BEGIN:VEVENT')} visits to {target}.")
+
+
+@home_visits_cli.command("escalate")
+@with_appcontext
+def escalate() -> None:
+    """Email the contacts of every overdue visit, once per tier; retry mail that failed. Run from cron."""
+    from .escalation import sweep
+    from .safety_views import escalation_context
+
+    st = state(current_app)
+    with st.sessions() as session:
+        result = sweep(session, escalation_context(), st.clock())
+    click.echo(f"Escalation sweep: {result}.")
+    if result.failed:
+        raise SystemExit(1)

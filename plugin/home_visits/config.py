@@ -58,6 +58,38 @@ HOME_VISITS_FEED_DAYS_AHEAD = 365
 HOME_VISITS_PUBLIC_URL: str | None = None
 
 
+#: The mail server the plugin sends alerts and notices through.
+HOME_VISITS_SMTP_HOST = "localhost"
+
+#: Its port (25 for a local relay, 587 with STARTTLS, 465 with SSL).
+HOME_VISITS_SMTP_PORT = 25
+
+#: Login for the mail server, if it needs one.
+HOME_VISITS_SMTP_USERNAME: str | None = None
+
+#: Password for the mail server, if it needs one.
+HOME_VISITS_SMTP_PASSWORD: str | None = None
+
+#: Upgrade the connection with STARTTLS.
+HOME_VISITS_SMTP_STARTTLS = False
+
+#: Connect with SSL from the start (port 465).
+HOME_VISITS_SMTP_SSL = False
+
+#: Seconds to wait for the mail server before counting the attempt as failed (it is retried).
+HOME_VISITS_SMTP_TIMEOUT = 10
+
+#: The address emails come from.
+HOME_VISITS_MAIL_FROM = "home-visits@school.example"
+
+#: Who the end-of-day escalation emails when someone is still out at closing time. ``None``: the approvers.
+HOME_VISITS_OUT_OF_HOURS_EMAIL: str | None = None
+
+#: How often cron runs ``flask home-visits escalate``; the dashboard warns when the last sweep is
+#: older than twice this.
+HOME_VISITS_SWEEP_MINUTES = 5
+
+
 def defaults() -> dict[str, Any]:
     """The documented defaults above, by key."""
     return {key: value for key, value in globals().items() if key.startswith("HOME_VISITS_")}

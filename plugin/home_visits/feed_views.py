@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
-from typing import Any
 
-from flask import Response, abort, current_app, has_request_context, render_template, request, url_for
+from flask import Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import SubmitField
 
 from . import feeds
 from .calendar import build_feed
-from .views import current_person, db_session, plugin_state
+from .views import current_person, db_session, plugin_state, public_url
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 
@@ -19,17 +18,6 @@ NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 class LinkForm(FlaskForm):
     create = SubmitField("Create my calendar link")
     revoke = SubmitField("Stop my calendar link")
-
-
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL, under ``HOME_VISITS_PUBLIC_URL`` when the school set one."""
-    base = current_app.config["HOME_VISITS_PUBLIC_URL"]
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    if not has_request_context():
-        with current_app.test_request_context():  # a command: no request to take the host from
-            return url_for(endpoint, _external=True, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def subscribe() -> tuple[str, int, dict[str, str]]:

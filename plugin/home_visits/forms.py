@@ -194,3 +194,19 @@ class DecisionForm(FlaskForm):
 
     def action(self) -> str | None:
         return next((name for name in ("authorise", "decline", "cancel") if getattr(self, name).data), None)
+
+
+class SafetyForm(FlaskForm):
+    """The one-tap buttons: CSRF only."""
+
+    go = SubmitField()
+
+
+class ExtendForm(FlaskForm):
+    until = TimeField("New time you expect to be back", validators=[InputRequired("Enter the new time.")])
+    reason = StringField(
+        "Why you need longer",
+        validators=[InputRequired("Say why you need longer, so the office knows."), Length(max=500), single_line],
+        filters=[_strip],
+    )
+    extend = SubmitField("Extend")

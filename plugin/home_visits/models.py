@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -98,6 +98,15 @@ class Visit(Base):
     authorised_by: Mapped[str | None] = mapped_column(String(64))
     authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    #: When the visiting staff checked out at the door, and back in ("closed off").
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why the expected return was last extended, shown to the office.
+    extension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    #: A responder said "I'm handling this": no further escalation tiers fire.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
@@ -160,3 +169,41 @@ class ChangeMarker(Base):
     #: Grows by one with every change to any visit.
     counter: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Alert(Base):
+    """One escalation email for one visit. The unique key makes it once per tier per visit, ever,
+    however many sweeps run at the same time."""
+
+    __tablename__ = "home_visits_alert"
+    __table_args__ = (
+        UniqueConstraint("visit_id", "key", name="uq_home_visits_alert_visit_key"),
+        Index("ix_home_visits_alert_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False)
+    #: ``tier-<n>``, ``end-of-day`` or ``manual-<n>``.
+    key: Mapped[str] = mapped_column(String(40), nullable=False)
+    #: Policy recipient kinds (``responsible_contact``, ``office``, ...).
+    notify: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    #: ``pending``, ``sending`` (claimed by a sweep), ``sent``, ``failed`` (retried), ``stopped``.
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    #: Who raised it by hand ("alert the office now"); empty for the sweep's own alerts.
+    raised_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(Base):
+    """When each scheduled command last ran, so the dashboard can warn if cron has stopped."""
+
+    __tablename__ = "home_visits_job"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: What the last run did, in a few words.
+    summary: Mapped[str] = mapped_column(String(200), nullable=False, default="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -51,6 +51,14 @@ def touch(session: Session, now: datetime) -> None:
     )
 
 
+def _moved(session: Session, visit: Visit, now: datetime, *, shown: bool = True) -> None:
+    """A visit changed: stamp it and, when a calendar shows the change, raise its SEQUENCE."""
+    visit.updated_at = now
+    if shown:
+        visit.sequence += 1
+    touch(session, now)
+
+
 def plan_of(visit: Visit) -> Plan:
     return Plan(**{name: getattr(visit, name) for name in PLAN_FIELDS})
 
@@ -90,10 +98,7 @@ def update_visit(
     plan.lead_id = visit.lead_id
     changed = _apply(visit, plan)
     if changed:
-        visit.updated_at = now
-        if workflow.CALENDAR_FIELDS.intersection(changed):
-            visit.sequence += 1
-        touch(session, now)
+        _moved(session, visit, now, shown=bool(workflow.CALENDAR_FIELDS.intersection(changed)))
         audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed)
         if visit.state == workflow.AUTHORISED and workflow.REAUTHORISE_FIELDS.intersection(changed):
             step = workflow.transition(visit, "send_back", actor, authorisers=())
@@ -127,21 +132,60 @@ def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now
 def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = ""
 ) -> None:
-    """Authorise, decline or cancel a plan on behalf of ``actor``."""
+    """Move a visit by ``action`` (authorise, decline, cancel, check_out, check_in) for ``actor``."""
     step = workflow.transition(visit, action, actor, authorisers=policy.rules.authorisers, comment=comment)
     if action == "authorise":
         visit.authorised_by, visit.authorised_at = actor.id, now
     elif action == "decline":
         visit.decline_reason = step.comment
+    elif action == "check_out":
+        visit.checked_out_at = now
+    elif action == "check_in":
+        visit.returned_at = now
     _record(session, visit, actor, step, now)
+
+
+#: The longest an extension may reach past the moment it is asked for.
+LONGEST_EXTENSION = timedelta(hours=8)
+
+
+def extend(
+    session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime, until: datetime, reason: str
+) -> None:
+    """Move the expected return of a visit that is out; the office sees the reason."""
+    if visit.state != workflow.CHECKED_OUT:
+        raise workflow.WorkflowError("Only a visit that is out can be extended.")
+    if not (workflow.is_visiting(visit, actor) or workflow.sees_everything(actor, policy.rules.authorisers)):
+        raise workflow.WorkflowError("You do not have permission to do that.", status=403)
+    if not reason.strip():
+        raise workflow.WorkflowError("Say why you need longer, so the office knows.", status=400)
+    if not now < until <= now + LONGEST_EXTENSION:
+        raise workflow.WorkflowError("Choose a new return time later than now and within 8 hours.", status=400)
+    old = visit.expected_return
+    visit.expected_return, visit.extension_reason = until, reason.strip()
+    _moved(session, visit, now)
+    zone = policy.zone
+    was = old.astimezone(zone).strftime("%H:%M") if old else "?"
+    audit(session, visit, actor, "extended", now, from_state=visit.state, to_state=visit.state,
+          comment=f"From {was} to {until.astimezone(zone).strftime('%H:%M')}: {visit.extension_reason}")
+
+
+def acknowledge(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> None:
+    """A responder takes charge of an overdue visit: no further tiers fire."""
+    if not (workflow.sees_everything(actor, policy.rules.authorisers) or actor.id == visit.contact_id):
+        raise workflow.WorkflowError("Only the office, senior leaders or the responsible contact can do that.", 403)
+    if visit.state != workflow.CHECKED_OUT or visit.acknowledged_at is not None:
+        raise workflow.WorkflowError("This visit has no open alert to take on.")
+    visit.acknowledged_at, visit.acknowledged_by = now, actor.id
+    _moved(session, visit, now, shown=False)
+    audit(session, visit, actor, "acknowledged", now, from_state=visit.state, to_state=visit.state,
+          comment="Handling the alert")
 
 
 def _record(
     session: Session, visit: Visit, actor: Person, step: workflow.Step, now: datetime, comment: str = ""
 ) -> None:
-    visit.updated_at = now
-    visit.sequence += 1
-    touch(session, now)
+    _moved(session, visit, now)
     audit(
         session, visit, actor, step.action, now,
         from_state=step.from_state, to_state=step.to_state, comment=comment or step.comment,

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from . import services, workflow
+from . import safety, services, workflow
 from .directory import Person
 from .extension import State, state
-from .forms import FIELD_FOR_PLAN, DecisionForm, PlanForm
+from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm
 from .models import Visit
 
 #: Which handbook page explains each section of the plan form.
@@ -57,12 +57,23 @@ def _sees_all(person: Person) -> bool:
     return workflow.sees_everything(person, plugin_state().policy.rules.authorisers)
 
 
-def _visit(visit_id: int, me: Person) -> Visit:
+def find_visit(visit_id: int, me: Person) -> Visit:
     """The visit, if ``me`` may see it; 404 otherwise, so ids of other visits reveal nothing."""
     visit = db_session().get(Visit, visit_id)
     if visit is None or not (_sees_all(me) or visit.involves(me.id)):
         abort(404)
     return visit
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL, under ``HOME_VISITS_PUBLIC_URL`` when the school set one."""
+    base = current_app.config["HOME_VISITS_PUBLIC_URL"]
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    if not has_request_context():
+        with current_app.test_request_context():  # a command: no request to take the host from
+            return url_for(endpoint, _external=True, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def template_globals() -> dict[str, Any]:
@@ -109,19 +120,26 @@ def approvals() -> str:
     )
 
 
-def _show_visit(visit: Visit, me: Person, form: DecisionForm, status: int = 200) -> tuple[str, int]:
-    authorisers = plugin_state().policy.rules.authorisers
+def show_visit(
+    visit: Visit, me: Person, *, form: DecisionForm | None = None, extend_form: Any = None, status: int = 200
+) -> tuple[str, int]:
+    """The visit page: the plan, the buttons this person may use now, and the history."""
+    st = plugin_state()
+    authorisers, now = st.policy.rules.authorisers, st.clock()
     actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
     page = render_template(
-        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions,
+        "home_visits/visit.html", visit=visit, me=me, form=form or DecisionForm(), actions=actions,
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
+        visiting=workflow.is_visiting(visit, me), sees_all=workflow.sees_everything(me, authorisers),
+        overdue=safety.is_overdue(visit, st.policy, now), minutes_overdue=safety.minutes_overdue(visit, st.policy, now),
+        safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
     )
     return page, status
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
     me = current_person()
-    return _show_visit(_visit(visit_id, me), me, DecisionForm())
+    return show_visit(find_visit(visit_id, me), me)
 
 
 def new_plan() -> Response | tuple[str, int] | str:
@@ -133,7 +151,7 @@ def new_plan() -> Response | tuple[str, int] | str:
 
 def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
     me = current_person()
-    visit = _visit(visit_id, me)
+    visit = find_visit(visit_id, me)
     if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
         abort(403)
     return _plan_form(me, visit)
@@ -190,7 +208,7 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
 
 def decide(visit_id: int) -> Response | tuple[str, int]:
     me = current_person()
-    visit = _visit(visit_id, me)
+    visit = find_visit(visit_id, me)
     form = DecisionForm()
     action = form.action()
     if not form.validate() or action is None:
@@ -202,6 +220,6 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     except workflow.WorkflowError as error:
         session.rollback()
         form.comment.errors = [str(error)]
-        return _show_visit(visit, me, form, error.status)
+        return show_visit(visit, me, form=form, status=error.status)
     flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
     return redirect(url_for("home_visits.visit", visit_id=visit.id))

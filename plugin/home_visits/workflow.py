@@ -13,9 +13,11 @@ from typing import Protocol
 from .directory import Person
 
 DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED = "draft", "submitted", "authorised", "declined", "cancelled"
+CHECKED_OUT, RETURNED = "checked_out", "returned"
 
-#: Every state a visit can be in, in the order of its life.
-STATES = (DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED)
+#: Every state a visit can be in, in the order of its life. "Overdue" is not a state: it is derived
+#: (see :mod:`.safety`).
+STATES = (DRAFT, SUBMITTED, AUTHORISED, CHECKED_OUT, RETURNED, DECLINED, CANCELLED)
 
 #: Plain words for each state, as the portal shows them.
 LABELS = {
@@ -24,6 +26,8 @@ LABELS = {
     AUTHORISED: "Authorised",
     DECLINED: "Declined",
     CANCELLED: "Cancelled",
+    CHECKED_OUT: "Out on the visit",
+    RETURNED: "Back safe",
 }
 
 #: action -> (states it may start from, state it leads to)
@@ -34,6 +38,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "cancel": (frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED}), CANCELLED),
     # Editing the time, address or staff of an authorised plan needs a fresh authorisation.
     "send_back": (frozenset({AUTHORISED}), SUBMITTED),
+    "check_out": (frozenset({AUTHORISED}), CHECKED_OUT),
+    # "Close off": the visiting staff are back, or told the office they are.
+    "check_in": (frozenset({CHECKED_OUT}), RETURNED),
 }
 
 #: States in which the lead may still edit the plan.
@@ -91,6 +98,10 @@ def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collecti
         return can_authorise(visit, person, authorisers)
     if action == "cancel":
         return person.id == visit.lead_id or person.has(*authorisers)
+    if action == "check_out":
+        return is_visiting(visit, person)
+    if action == "check_in":
+        return is_visiting(visit, person) or sees_everything(person, authorisers)
     return person.id == visit.lead_id
 
 
@@ -115,6 +126,6 @@ def transition(
 
 
 def _past(action: str) -> str:
-    return {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled"}.get(
-        action, "changed"
-    )
+    words = {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled",
+             "check_out": "checked out", "check_in": "closed off"}
+    return words.get(action, "changed")

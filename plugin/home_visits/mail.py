@@ -1,0 +1,83 @@
+"""The plugin's one mail path: stdlib ``email`` messages sent with ``smtplib``. No Flask here."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+
+class MailError(Exception):
+    """The message could not be handed to the mail server; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    sender: str
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = 10.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
+        return cls(
+            host=config["HOME_VISITS_SMTP_HOST"],
+            port=int(config["HOME_VISITS_SMTP_PORT"]),
+            sender=config["HOME_VISITS_MAIL_FROM"],
+            username=config["HOME_VISITS_SMTP_USERNAME"],
+            password=config["HOME_VISITS_SMTP_PASSWORD"],
+            starttls=bool(config["HOME_VISITS_SMTP_STARTTLS"]),
+            ssl=bool(config["HOME_VISITS_SMTP_SSL"]),
+            timeout=float(config["HOME_VISITS_SMTP_TIMEOUT"]),
+        )
+
+
+def compose(
+    settings: MailSettings, *, to: Sequence[str], subject: str, text: str, html: str | None = None
+) -> EmailMessage:
+    """A plain-text message (with an HTML alternative when given). Header values cannot carry CR/LF."""
+    message = EmailMessage()
+    message["From"] = formataddr(("Home visits", settings.sender))
+    message["To"] = ", ".join(to)
+    message["Subject"] = " ".join(subject.split())
+    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    return message
+
+
+def send(settings: MailSettings, message: EmailMessage) -> None:
+    """Hand ``message`` to the SMTP server, or raise :class:`MailError`."""
+    try:
+        if settings.ssl:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        raise MailError(f"{type(error).__name__}: {error}") from None
+
+
+def mailer(settings: MailSettings) -> Callable[[Sequence[str], str, str], None]:
+    """A function that composes and sends a plain-text message with ``settings``."""
+
+    def send_text(to: Sequence[str], subject: str, text: str) -> None:
+        send(settings, compose(settings, to=to, subject=subject, text=text))
+
+    return send_text

@@ -1,0 +1,269 @@
+"""Browser test harness: the demo portal in a real threaded WSGI server, driven by Debian's Chromium.
+
+* ``handbook_site`` builds the MkDocs handbook ONCE per session (it takes seconds) into a tmp dir;
+  every portal points ``DEMO_HANDBOOK_DIR`` at it.
+* ``start_portal(seed=...)`` starts a fresh portal (fresh instance dir, so its own SQLite file and
+  secret key) under waitress on a free loopback port; it is shut down when the test ends.
+  ``seeded_portal`` is one seeded portal shared by a whole module.
+* ``browser`` is a session-wide headless Chromium (``/usr/bin/chromium``; never ``playwright install``).
+  ``new_page(portal)`` opens a page in a fresh browser context (its own cookies: one user each);
+  ``page_as(user)`` is one logged-in page per user on ``seeded_portal`` for a whole module (look-only tests).
+  Any 5xx answer, or exception in the app, fails the test.
+* ``login(page, username)`` and ``assert_no_axe_violations(page)`` are plain helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Every demo account's password (demo_portal/users.py).
+PASSWORD = "home-visits-demo"
+#: Milliseconds any single Playwright action or navigation may take before the test fails.
+TIMEOUT_MS = 10_000
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def login(page: Any, username: str, password: str = PASSWORD) -> None:
+    """Log in through the portal's own login form and wait for the home page."""
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
+    if "/login" in page.url:
+        errors = page.locator(".error").all_inner_texts()
+        raise AssertionError(f"could not log in as {username!r}: {errors or 'no message shown'}")
+
+
+def assert_no_axe_violations(page: Any, *, what: str = "", known: Mapping[str, str] | None = None) -> None:
+    """Run axe-core (shipped inside axe_playwright_python: no network) on the page as it is now.
+
+    ``known`` maps axe rule ids to the reported bug that causes them: a page whose only violations
+    are known ones is marked xfail (with the fix in the reason) instead of failing; anything else fails.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    if not results.violations_count:
+        return
+    report = results.generate_report()
+    print(report)
+    rules = {violation["id"] for violation in results.response["violations"]}
+    if known and rules <= known.keys():
+        pytest.xfail(f"known axe-core violations on {what or page.url}: " + " | ".join(known[r] for r in sorted(rules)))
+    pytest.fail(f"{results.violations_count} axe-core violation(s) on {what or page.url}:\n{report}")
+
+
+# --------------------------------------------------------------------------- the handbook
+
+
+@dataclass
+class Handbook:
+    site: Path
+    error: str | None = None
+
+    def require(self) -> None:
+        """Fail (not skip: a broken handbook is a bug) if the session's build did not work."""
+        if self.error:
+            pytest.fail(f"The handbook did not build, so its pages cannot be checked:\n{self.error}")
+
+
+@pytest.fixture(scope="session")
+def handbook_site(tmp_path_factory: pytest.TempPathFactory) -> Handbook:
+    """Build the handbook once for the whole session, exactly as the demo portal builds it."""
+    from demo_portal.handbook import ensure_handbook
+
+    site = tmp_path_factory.mktemp("handbook") / "site"
+    try:
+        ensure_handbook(site)
+    except subprocess.CalledProcessError as error:  # the output went to the terminal (captured by pytest)
+        return Handbook(site, f"`{' '.join(map(str, error.cmd))}` exited with {error.returncode}")
+    if not (site / "index.html").exists():
+        return Handbook(site, f"no index.html in {site} (is mkdocs.yml missing?)")
+    return Handbook(site)
+
+
+# --------------------------------------------------------------------------- the portal under waitress
+
+
+@dataclass
+class Portal:
+    """A running demo portal: ``url`` is its base URL, ``app`` the Flask app."""
+
+    app: Any
+    url: str
+    server: Any
+    thread: threading.Thread
+    instance: Path
+    errors: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        server = self.server
+
+        def close_everything() -> None:  # runs in the server's own loop thread
+            for channel in list(server._map.values()):
+                channel.close()
+
+        server.trigger.pull_trigger(close_everything)
+        self.thread.join(timeout=10)
+        server.task_dispatcher.shutdown(timeout=5)
+        from home_visits.extension import state
+
+        state(self.app).engine.dispose()
+        assert not self.thread.is_alive(), "the waitress server did not stop"
+
+
+def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
+    import waitress
+    from demo_portal import create_app
+
+    app = create_app(
+        {
+            "DEMO_SEED": seed,
+            # Built once per session by ``handbook_site``; never rebuilt per app.
+            "DEMO_BUILD_HANDBOOK": False,
+            "DEMO_HANDBOOK_DIR": str(handbook.site),
+        },
+        instance_path=str(instance),
+    )
+    errors: list[str] = []
+
+    @app.teardown_request
+    def _remember_errors(error: BaseException | None) -> None:
+        if error is not None:
+            errors.append(repr(error))
+
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, name=f"waitress-{server.effective_port}", daemon=True)
+    thread.start()
+    return Portal(app, f"http://127.0.0.1:{server.effective_port}", server, thread, instance, errors)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_waitress() -> None:
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+@pytest.fixture
+def start_portal(
+    tmp_path_factory: pytest.TempPathFactory, handbook_site: Handbook
+) -> Iterator[Callable[..., Portal]]:
+    """Start a fresh portal (own instance dir and database) for this test; stopped afterwards."""
+    portals: list[Portal] = []
+
+    def start(*, seed: bool = False) -> Portal:
+        portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=seed)
+        portals.append(portal)
+        return portal
+
+    yield start
+    for portal in portals:
+        portal.stop()
+    for portal in portals:
+        assert not portal.errors, f"the portal raised while serving: {portal.errors}"
+
+
+@pytest.fixture(scope="module")
+def seeded_portal(tmp_path_factory: pytest.TempPathFactory, handbook_site: Handbook) -> Iterator[Portal]:
+    """One portal with the three demo visits (draft, awaiting authorisation, authorised) per module."""
+    portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=True)
+    yield portal
+    portal.stop()
+    assert not portal.errors, f"the portal raised while serving: {portal.errors}"
+
+
+# --------------------------------------------------------------------------- Chromium through Playwright
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.path.exists(CHROMIUM):
+        reason = (
+            f"!!! BROWSER TESTS NOT RUN: {CHROMIUM} is missing. Install Debian's Chromium "
+            "(`apt-get install chromium`); never `playwright install`."
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+def _open_page(browser: Any, portal: Portal, contexts: list[Any], server_errors: list[str], **options: Any) -> Any:
+    options = {"locale": "en-GB", "timezone_id": "Europe/London", **options}
+    context = browser.new_context(base_url=portal.url, **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    contexts.append(context)
+    page = context.new_page()
+    page.on("response", lambda r: server_errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
+    return page
+
+
+@pytest.fixture
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """``new_page(portal, **context_options)``: a page in a fresh context (own cookies and storage)
+    whose relative URLs go to ``portal``.
+
+    Any 5xx answer a page receives fails the test.
+    """
+    contexts: list[Any] = []
+    server_errors: list[str] = []
+    yield lambda portal, **options: _open_page(browser, portal, contexts, server_errors, **options)
+    for context in contexts:
+        context.close()
+    assert not server_errors, f"the server answered with errors: {server_errors}"
+
+
+@pytest.fixture(scope="module")
+def page_as(browser: Any, seeded_portal: Portal) -> Iterator[Callable[[str | None], Any]]:
+    """``page_as(user)``: a page on ``seeded_portal``, logged in as ``user`` (``None``: nobody).
+
+    One browser context per user for the whole module, logged in once: for tests that only look.
+    """
+    contexts: list[Any] = []
+    server_errors: list[str] = []
+    pages: dict[str | None, Any] = {}
+
+    def page_for(user: str | None) -> Any:
+        if user not in pages:
+            pages[user] = _open_page(browser, seeded_portal, contexts, server_errors)
+            if user is not None:
+                login(pages[user], user)
+        assert not server_errors, f"the server answered with errors: {server_errors}"
+        return pages[user]
+
+    yield page_for
+    for context in contexts:
+        context.close()
+    assert not server_errors, f"the server answered with errors: {server_errors}"

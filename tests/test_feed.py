@@ -1,0 +1,171 @@
+"""Personal calendar feed URLs: tokens, scope, conditional GET, and the publish command."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from icalendar import Calendar
+from sqlalchemy import select, text
+
+from home_visits import feed_views
+from home_visits.extension import RedactFeedTokens, state
+from home_visits.models import FeedToken
+
+from .conftest import NOW
+
+
+def new_link(client: FlaskClient) -> str:
+    response = client.post("/home-visits/calendar/", data={"create": "Create"})
+    assert response.status_code == 200
+    match = re.search(r'id="feed-url"[^>]*value="(http://localhost/home-visits/calendar/([^"]+)\.ics)"', response.get_data(as_text=True))
+    assert match, "no feed URL on the page"
+    return match[1].removeprefix("http://localhost")
+
+
+def events(body: bytes) -> dict[str, Any]:
+    return {str(e["UID"]): e for e in Calendar.from_ical(body).walk("VEVENT")}
+
+
+def test_subscribe_page_sends_no_referrer_and_shows_both_links(login: Any) -> None:
+    client = login("alex")
+    page = client.get("/home-visits/calendar/")
+    assert page.headers["Referrer-Policy"] == "no-referrer" and "no calendar link yet" in page.get_data(as_text=True)
+    created = client.post("/home-visits/calendar/", data={"create": "Create"})
+    assert created.headers["Referrer-Policy"] == "no-referrer"
+    html = created.get_data(as_text=True)
+    assert 'href="webcal://localhost/home-visits/calendar/' in html and "shown only once" in html
+
+
+def test_token_is_256_bits_and_only_its_hash_is_stored(app: Flask, login: Any) -> None:
+    url = new_link(login("alex"))
+    token = url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert len(token) == 43 and re.fullmatch(r"[A-Za-z0-9_-]+", token)  # 32 random bytes, URL-safe
+    with state(app).engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM home_visits_feed_token")).all()
+    assert len(rows) == 1 and token not in repr(rows)
+
+
+def test_feed_serves_visits_as_text_calendar(login: Any, create_visit: Any) -> None:
+    visit = create_visit(state_="authorised", pupil="Jamie Smith")
+    draft = create_visit(pupil="Draft Child")
+    response = login("alex").get(new_link(login("alex")))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert "Content-Encoding" not in response.headers
+    found = events(response.data)
+    assert f"home-visit-{visit.id}@school.example" in found
+    assert f"home-visit-{draft.id}@school.example" not in found  # drafts never appear
+    assert b"Jamie Smith" not in response.data and b"Smith" not in response.data
+
+
+def test_staff_get_their_own_visits_and_approvers_all(login: Any, create_visit: Any) -> None:
+    mine = create_visit(state_="authorised", lead="sam")
+    other = create_visit(state_="authorised", lead="kim", second_staff_id="jo")
+    sam = login("sam")
+    own = events(sam.get(new_link(sam)).data)
+    assert f"home-visit-{mine.id}@school.example" in own and f"home-visit-{other.id}@school.example" not in own
+    office = login("pat")
+    assert len(events(office.get(new_link(office)).data)) == 2
+
+
+def test_revoked_and_unknown_tokens_get_a_bare_404(client: FlaskClient, login: Any) -> None:
+    alex = login("alex")
+    first = new_link(alex)
+    second = new_link(alex)  # re-issuing stops the old link
+    assert alex.get(first).status_code == 404
+    assert alex.get(second).status_code == 200
+    alex.post("/home-visits/calendar/", data={"revoke": "Stop"})
+    gone = client.get(second)
+    assert gone.status_code == 404 and b"revoked" not in gone.data.lower()
+    assert client.get("/home-visits/calendar/" + "x" * 43 + ".ics").status_code == 404
+    assert client.get("/home-visits/calendar/short.ics").status_code == 404
+
+
+def test_a_user_who_loses_their_role_loses_the_feed(login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .conftest import USERS
+
+    url = new_link(login("jo"))
+    monkeypatch.setattr(USERS["jo"], "roles", ())
+    assert login("jo").get(url).status_code == 404
+
+
+def test_conditional_get_answers_304_without_building(
+    login: Any, create_visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_visit(state_="authorised")
+    client = login("alex")
+    url = new_link(client)
+    first = client.get(url)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+
+    def refuse(*_args: Any, **_kwargs: Any) -> bytes:
+        raise AssertionError("the feed was rebuilt for a 304")
+
+    monkeypatch.setattr(feed_views, "build_feed", refuse)
+    not_changed = client.get(url, headers={"If-None-Match": etag})
+    assert not_changed.status_code == 304 and not_changed.data == b"" and not_changed.headers["ETag"] == etag
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+
+
+def test_a_change_gives_a_new_etag_and_a_grown_sequence(app: Flask, login: Any, create_visit: Any) -> None:
+    visit = create_visit(state_="submitted")
+    client = login("alex")
+    url = new_link(client)
+    before = client.get(url)
+    uid = f"home-visit-{visit.id}@school.example"
+    assert str(events(before.data)[uid]["STATUS"]) == "TENTATIVE"
+    client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
+    event = events(after.data)[uid]
+    assert str(event["STATUS"]) == "CONFIRMED" and int(event["SEQUENCE"]) > int(events(before.data)[uid]["SEQUENCE"])
+
+
+def test_cancelled_visits_stay_14_days_then_leave(app: Flask, login: Any, create_visit: Any, clock: Any) -> None:
+    visit = create_visit(state_="cancelled")
+    client = login("alex")
+    url = new_link(client)
+    uid = f"home-visit-{visit.id}@school.example"
+    assert str(events(client.get(url).data)[uid]["STATUS"]) == "CANCELLED"
+    clock.advance(days=13, hours=23)
+    assert uid in events(client.get(url).data)
+    clock.advance(hours=2)
+    assert uid not in events(client.get(url).data)
+
+
+def test_publish_writes_the_feed_atomically(app: Flask, login: Any, create_visit: Any, tmp_path: Path) -> None:
+    create_visit(state_="authorised", lead="sam")
+    create_visit(state_="authorised", lead="kim", second_staff_id="jo")
+    out = tmp_path / "shared" / "visits.ics"
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["home-visits", "publish", "--out", str(out)])
+    assert result.exit_code == 0 and "Wrote 2 visits" in result.output
+    client = login("alex")
+    served = client.get(new_link(client)).data
+    assert out.read_bytes() == served
+    assert [p.name for p in out.parent.iterdir()] == ["visits.ics"]  # no temporary file left
+    mine = tmp_path / "sam.ics"
+    result = runner.invoke(args=["home-visits", "publish", "--scope", "user", "--user", "sam", "--out", str(mine)])
+    assert "Wrote 1 visits" in result.output
+    assert runner.invoke(args=["home-visits", "publish", "--scope", "user"]).exit_code == 2
+    assert runner.invoke(args=["home-visits", "publish", "--scope", "user", "--user", "nobody"]).exit_code == 2
+
+
+def test_request_logs_never_carry_a_token() -> None:
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
+                               ("127.0.0.1", "GET /home-visits/calendar/AbC_d-123456789012345.ics HTTP/1.1", "200"), None)
+    RedactFeedTokens().filter(record)
+    assert "AbC_d" not in record.getMessage() and "/calendar/[redacted].ics" in record.getMessage()
+
+
+def test_feed_tokens_table_holds_hashes(app: Flask, login: Any) -> None:
+    new_link(login("alex"))
+    with state(app).sessions() as session:
+        row = session.scalars(select(FeedToken)).one()
+    assert re.fullmatch(r"[0-9a-f]{64}", row.token_hash) and row.scope == "all" and row.created_at == NOW
