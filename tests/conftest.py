@@ -189,3 +189,53 @@ def form_data(plan: Plan | None = None, **changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    """Messages a real SMTP server on loopback received."""
+
+    port: int
+    messages: list[Any]
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for the test's duration."""
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox(free_port(), [])
+
+    class Handler:
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            inbox.messages.append(message)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(tmp_path: Path, smtp_server: Inbox) -> Iterator[Flask]:
+    """The host portal, sending mail to the loopback SMTP server."""
+    app = make_app(tmp_path / "instance", HOME_VISITS_SMTP_HOST="127.0.0.1", HOME_VISITS_SMTP_PORT=smtp_server.port,
+                   HOME_VISITS_SMTP_TIMEOUT=5, HOME_VISITS_OUT_OF_HOURS_EMAIL="head.on.call@school.example")
+    yield app
+    state(app).engine.dispose()

@@ -76,12 +76,13 @@ def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str]
 def raise_due(session: Session, policy: Policy, now: datetime) -> int:
     """Create every alert that is due for a visit that is out; returns how many are new."""
     out = session.scalars(select(Visit).where(Visit.state == safety.CHECKED_OUT)).all()
-    existing = set(
-        session.execute(
+    existing = {
+        (row.visit_id, row.key)
+        for row in session.execute(
             select(Alert.visit_id, Alert.key).join(Visit, Visit.id == Alert.visit_id)
             .where(Visit.state == safety.CHECKED_OUT)
-        ).tuples()
-    )
+        )
+    }
     created = 0
     for visit in out:
         for due in safety.due_alerts(visit, policy, now):
@@ -174,15 +175,15 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
     lead = find(visit.lead_id)
     second = find(visit.second_staff_id) if visit.second_staff_id else None
     contact = find(visit.contact_id) if visit.contact_id else None
-    back = visit.expected_return.astimezone(zone).strftime("%H:%M on %d %b") if visit.expected_return else "?"
+    back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
     who = lead.name if lead else visit.lead_id
     if alert.raised_by:
         raiser = find(alert.raised_by)
-        headline = f"URGENT: {raiser.name if raiser else alert.raised_by} raised an alert about {who}'s home visit"
+        headline = f"URGENT: alert from {raiser.name if raiser else alert.raised_by} on a home visit"
     elif alert.key == safety.END_OF_DAY:
-        headline = f"Still out at closing time: {who} has not closed off a home visit"
+        headline = f"Still out at closing time: {who}, home visit"
     else:
-        headline = f"OVERDUE: {who} is not back from a home visit (expected {back})"
+        headline = f"OVERDUE: {who}, home visit, expected back {back}"
     lines = [headline, ""]
     for label, person in (("Lead", lead), ("Second member of staff", second)):
         if person:
