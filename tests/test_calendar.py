@@ -330,8 +330,9 @@ def test_a_draft_or_unknown_state_never_reaches_a_feed(state: str) -> None:
 
 
 def test_naive_times_are_refused() -> None:
-    with pytest.raises(ValueError, match="aware"):
-        feed([visit(starts_at=datetime(2026, 3, 1, 10, 0))])
+    for field in ("starts_at", "ends_at", "updated_at", "created_at"):
+        with pytest.raises(ValueError, match="aware"):
+            feed([visit(1), visit(2, **{field: datetime(2026, 3, 1, 10, 0)})])
 
 
 def test_identical_data_gives_identical_bytes_in_any_order() -> None:

@@ -183,7 +183,7 @@ def observances(zone: str, first_year: int, last_year: int) -> tuple[Observance,
 
 
 def vtimezone(zone: str, rules: Sequence[Observance]) -> Timezone:
-    """The VTIMEZONE; each block starts in 1970, as Google and Outlook write theirs."""
+    """The VTIMEZONE; each block starts in 1970, as Google writes its own."""
     component = Timezone()
     component.add("tzid", zone)
     for rule in rules:
@@ -203,8 +203,6 @@ def vtimezone(zone: str, rules: Sequence[Observance]) -> Timezone:
 def _when(moment: datetime, tz: ZoneInfo | None) -> datetime:
     """Wall time in the zone, unless it names another instant: RFC 5545 reads the repeated hour of an
     October night as its first pass, so the second 01:30 (and every time without a VTIMEZONE) is UTC."""
-    if moment.tzinfo is None:
-        raise ValueError("FeedEvent times must be timezone-aware")
     if tz is not None and (local := moment.astimezone(tz)).fold == 0:
         return local
     return moment.astimezone(dt_timezone.utc)
@@ -230,9 +228,13 @@ def build_feed(
     interval = vDuration.from_ical(refresh)
     if not isinstance(interval, timedelta) or interval <= timedelta(0):
         raise ValueError(f"refresh must be a positive ISO 8601 duration such as PT1H, not {refresh!r}")
+    events = list(events)
+    for event in events:
+        if event.state not in STATES:
+            raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
+        if None in (when.tzinfo for when in (event.starts_at, event.ends_at, event.updated_at, event.created_at)):
+            raise ValueError(f"visit {event.visit_id}: FeedEvent times must be timezone-aware")
     ordered = sorted(events, key=lambda event: (event.starts_at, event.visit_id))
-    for event in (event for event in ordered if event.state not in STATES):
-        raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
 
     cal = Calendar()
     for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN")):

@@ -184,7 +184,11 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
         headline = f"Still out at closing time: {who}, home visit"
     else:
         headline = f"OVERDUE: {who}, home visit, expected back {back}"
-    lines = [headline, ""]
+    if alert.key.startswith("tier-"):
+        step = f"Escalation step {int(alert.key[5:]) + 1} of {len(policy.escalation.tiers)}."
+    else:
+        step = "Raised by hand." if alert.raised_by else "End-of-day check."
+    lines = [headline, step, ""]
     for label, person in (("Lead", lead), ("Second member of staff", second)):
         if person:
             lines.append(f"{label}: {person.name}, phone {person.phone or 'not known'}")

@@ -1,0 +1,71 @@
+"""At the door, on a phone (360 x 740): check out, go overdue, the office acknowledges, back safe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from home_visits.extension import state
+from home_visits.models import Visit
+from tests.conftest import Clock
+
+from .conftest import assert_no_axe_violations, login
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+
+
+def fits_the_screen(page: Page) -> None:
+    """No sideways scrolling on a 360 px screen."""
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 360, f"the page is {wide}px wide on a 360px screen"
+
+
+def test_check_out_overdue_acknowledge_back_safe(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    app = portal.app
+    with state(app).sessions() as session:
+        visit = session.scalars(select(Visit).where(Visit.state == "authorised")).one()
+    clock = Clock(visit.starts_at - timedelta(minutes=2))
+    state(app).clock = clock
+
+    sam = new_page(portal, **PHONE)
+    login(sam, "sam")
+    sam.goto(f"/home-visits/{visit.id}")
+    check_out = sam.get_by_role("button", name="Check out: visit starting")
+    expect(check_out).to_be_visible()
+    fits_the_screen(sam)
+    assert_no_axe_violations(sam, what="the authorised visit on a phone")
+    check_out.tap()
+    expect(sam.get_by_role("heading", name="You are out on this visit")).to_be_visible()
+    for name in ("I'm back safe", "Extend", "Alert the office now"):
+        expect(sam.get_by_role("button", name=name)).to_be_visible()
+    expect(sam.get_by_role("link", name="Call 999")).to_have_attribute("href", "tel:999")
+    fits_the_screen(sam)
+    assert_no_axe_violations(sam, what="the visit while out, on a phone")
+
+    clock.now = visit.expected_return + timedelta(minutes=15 + 4)  # past the grace
+    office = new_page(portal, **PHONE)
+    login(office, "office")
+    office.goto("/home-visits/dashboard")
+    banner = office.get_by_role("article").filter(has_text="minutes overdue")
+    expect(banner).to_contain_text("Sam Patel: 4 minutes overdue")
+    expect(banner).to_contain_text("07700 900101")
+    fits_the_screen(office)
+    assert_no_axe_violations(office, what="the dashboard with an overdue visit, on a phone")
+    banner.get_by_role("button", name="I'm handling this").tap()
+    expect(office.get_by_text("School Office is handling this")).to_be_visible()
+    assert_no_axe_violations(office, what="the dashboard after acknowledging")
+
+    sam.reload()
+    expect(sam.get_by_role("alert")).to_contain_text("Overdue by 4 minutes")
+    sam.get_by_role("button", name="I'm back safe").tap()
+    expect(sam.get_by_text("Welcome back: the visit is closed off.")).to_be_visible()
+    expect(sam.locator(".hv-state").first).to_have_text("Back safe")
+    assert_no_axe_violations(sam, what="the visit after closing off")
+    office.reload()
+    expect(office.get_by_text("Nobody is overdue.")).to_be_visible()
