@@ -16,7 +16,7 @@ import pytest
 import vobject
 from ical.calendar_stream import IcsCalendarStream
 
-from home_visits.calendar import FeedEvent, Staff, build_feed, description, in_window, observances, summary
+from home_visits.calendar import FeedEvent, Staff, build_feed, description, observances, summary
 
 UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")
@@ -359,40 +359,6 @@ def test_sequence_grows_with_each_change() -> None:
             for event in (planned, moved, cancelled)]
     assert seen == [dict.fromkeys(PARSERS, n) for n in (0, 1, 2)]
     assert b"DTSTAMP:20260220T103000Z" in feed([moved])
-
-
-# --- the window -------------------------------------------------------------------------------
-
-
-def test_in_window_keeps_30_days_back_and_365_ahead() -> None:
-    assert in_window(visit(at=NOW), NOW)
-    assert in_window(visit(at=NOW - timedelta(days=30)), NOW)
-    assert not in_window(visit(at=NOW - timedelta(days=30, minutes=1)), NOW)
-    assert in_window(visit(at=NOW + timedelta(days=365)), NOW)
-    assert not in_window(visit(at=NOW + timedelta(days=365, minutes=1)), NOW)
-    assert in_window(visit(at=NOW - timedelta(days=50)), NOW, days_back=60)
-    assert not in_window(visit(at=NOW + timedelta(days=40)), NOW, days_ahead=31)
-
-
-def test_drafts_never_appear() -> None:
-    assert not in_window(visit(at=NOW + timedelta(days=1), state="draft"), NOW)
-
-
-@pytest.mark.parametrize("state", ["cancelled", "declined"])
-def test_cancelled_visits_stay_14_days_after_the_change_then_go(state: str) -> None:
-    changed = NOW - timedelta(days=3)
-    gone = visit(9, at=NOW + timedelta(days=10), state=state, sequence=4, updated_at=changed)
-    assert in_window(gone, NOW)
-    assert in_window(gone, changed + timedelta(days=14))
-    assert not in_window(gone, changed + timedelta(days=14, seconds=1))
-    assert in_window(gone, changed + timedelta(days=20), cancelled_days=21)
-    # An authorised visit untouched for months stays.
-    assert in_window(visit(at=NOW + timedelta(days=10), updated_at=NOW - timedelta(days=90)), NOW)
-    data = feed([event for event in [gone, visit(1)] if in_window(event, NOW)])
-    statuses = {name: read[uid(9)]["status"] for name, read in read_all(data).items()}
-    assert statuses == dict.fromkeys(PARSERS, "CANCELLED")
-    later = changed + timedelta(days=15)
-    assert uid(9).encode() not in feed([event for event in [gone, visit(1)] if in_window(event, later)])
 
 
 # --- hostile text, folding and bytes ----------------------------------------------------------

@@ -169,3 +169,37 @@ def test_feed_tokens_table_holds_hashes(app: Flask, login: Any) -> None:
     with state(app).sessions() as session:
         row = session.scalars(select(FeedToken)).one()
     assert re.fullmatch(r"[0-9a-f]{64}", row.token_hash) and row.scope == "all" and row.created_at == NOW
+
+
+def test_the_window_runs_30_days_back_to_365_ahead(app: Flask, create_visit: Any, clock: Any) -> None:
+    from datetime import timedelta
+
+    from home_visits import feeds
+
+    start = create_visit(state_="authorised").starts_at
+    window = feeds.Window()
+    with state(app).sessions() as session:
+        for offset, shown in ((timedelta(days=-365), True), (-timedelta(days=365, minutes=1), False),
+                              (timedelta(days=30), True), (timedelta(days=30, minutes=1), False)):
+            clock.now = start + offset  # the visit is 365 days ahead / 30 days back of now
+            ids = [v.id for v in feeds.visits_in_window(session, now=clock.now, window=window)]
+            assert bool(ids) is shown, offset
+
+
+def test_an_overdue_visit_says_so_in_the_feed_and_changes_the_etag(
+    app: Flask, login: Any, create_visit: Any, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    visit = create_visit(state_="authorised")
+    clock.now = visit.starts_at
+    login("sam").post(f"/home-visits/{visit.id}/check-out")
+    client = login("alex")
+    url = new_link(client)
+    out = client.get(url)
+    description = str(events(out.data)[f"home-visit-{visit.id}@school.example"]["DESCRIPTION"])
+    assert "Status: staff out on the visit" in description and "OVERDUE" not in description
+    clock.now = visit.expected_return + timedelta(minutes=16)
+    late = client.get(url, headers={"If-None-Match": out.headers["ETag"]})
+    assert late.status_code == 200
+    assert "OVERDUE since 11:15" in str(events(late.data)[f"home-visit-{visit.id}@school.example"]["DESCRIPTION"])

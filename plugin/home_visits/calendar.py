@@ -1,7 +1,7 @@
 """Visits -> iCalendar bytes: small pure functions, no Flask, no database.
 
-The views and the ``publish`` command turn visits into :class:`FeedEvent` values, keep those
-:func:`in_window` and call :func:`build_feed`; identical events give identical bytes.
+The views and the ``publish`` command pick the visits in the feed's window (``feeds.py``), turn them
+into :class:`FeedEvent` values and call :func:`build_feed`; identical events give identical bytes.
 """
 
 from __future__ import annotations
@@ -68,17 +68,8 @@ class FeedEvent:
     risk_flags: Sequence[str] = field(default_factory=tuple)
     #: Link to the visit in the portal.
     url: str = ""
-
-
-def in_window(
-    event: FeedEvent, now: datetime, *, days_back: int = 30, days_ahead: int = 365, cancelled_days: int = 14
-) -> bool:
-    """Whether a feed built at ``now`` shows ``event``: never a draft; a visit starting from
-    ``days_back`` before to ``days_ahead`` after ``now``; cancelled and declined ones only for
-    ``cancelled_days`` after their last change (``updated_at``)."""
-    if event.state not in STATES or (event.state in GONE and event.updated_at < now - timedelta(days=cancelled_days)):
-        return False
-    return now - timedelta(days=days_back) <= event.starts_at <= now + timedelta(days=days_ahead)
+    #: Set while the staff are out and past expected return + grace: when they became overdue.
+    overdue_since: datetime | None = None
 
 
 def summary(event: FeedEvent) -> str:
@@ -113,6 +104,8 @@ def description(event: FeedEvent, zone: str, detail: Detail = "full") -> str:
     lines.append(f"Expected return: {back:%H:%M}{day}")
     if event.state != "authorised":
         lines.append(f"Status: {STATES[event.state][1]}")
+    if event.overdue_since:
+        lines.append(f"OVERDUE since {event.overdue_since.astimezone(tz):%H:%M}: not back and not closed off")
     if event.authorised_by:
         lines.append(f"Authorised by: {event.authorised_by}")
     if full and event.risk_flags:

@@ -56,7 +56,7 @@ def feed(token: str) -> Response:
                      config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone))
     counter, changed_at = feeds.marker(session)
     today = now.astimezone(policy.zone).date()
-    tag = feeds.etag(counter, row, today.isoformat(), settings)
+    tag = feeds.etag(counter, row, today.isoformat(), settings, feeds.overdue_now(session, policy, now))
     # The window slides at midnight, so the feed can change then without any visit changing.
     midnight = datetime.combine(today, time(0), tzinfo=policy.zone).astimezone(timezone.utc)
     last_modified = max(changed_at, midnight).replace(microsecond=0)
@@ -77,12 +77,13 @@ def feed(token: str) -> Response:
 def feed_bytes(window: feeds.Window, *, person_id: str | None) -> bytes:
     """The feed for every visit (``person_id`` None) or one person's, as the config asks."""
     st, config = plugin_state(), current_app.config
-    visits = feeds.visits_in_window(db_session(), now=st.clock(), window=window, person_id=person_id)
+    now = st.clock()
+    visits = feeds.visits_in_window(db_session(), now=now, window=window, person_id=person_id)
 
     def link(visit_id: int) -> str:
         return public_url("home_visits.visit", visit_id=visit_id)
 
-    events = [feeds.feed_event(v, policy=st.policy, directory=st.directory, link=link) for v in visits]
+    events = [feeds.feed_event(v, policy=st.policy, directory=st.directory, link=link, now=now) for v in visits]
     return build_feed(
         events, name=config["HOME_VISITS_FEED_NAME"], timezone=st.policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],

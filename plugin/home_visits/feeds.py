@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from . import workflow
+from . import safety, workflow
 from .calendar import FeedEvent, Staff
 from .directory import Directory, Person
 from .models import ChangeMarker, FeedToken, Visit
@@ -84,9 +84,17 @@ def marker(session: Session) -> tuple[int, datetime]:
     return row.counter, row.changed_at
 
 
-def etag(counter: int, token: FeedToken, day: str, settings: str) -> str:
-    """Changes whenever what the feed would hold can change: data, the day (the window slides), settings."""
-    raw = f"{counter}|{token.id}|{token.scope}|{day}|{settings}".encode()
+def overdue_now(session: Session, policy: Policy, now: datetime) -> list[int]:
+    """Ids of visits overdue at ``now``: overdue is derived, so the feed's ETag must follow it."""
+    late = now - timedelta(minutes=policy.rules.grace_minutes)
+    query = select(Visit.id).where(Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= late)
+    return list(session.scalars(query.order_by(Visit.id)))
+
+
+def etag(counter: int, token: FeedToken, day: str, settings: str, overdue: list[int]) -> str:
+    """Changes whenever what the feed would hold can change: data, the day (the window slides),
+    settings, and which visits are overdue."""
+    raw = f"{counter}|{token.id}|{token.scope}|{day}|{settings}|{overdue}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
@@ -112,7 +120,9 @@ def visits_in_window(
     return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
 
 
-def feed_event(visit: Visit, *, policy: Policy, directory: Directory, link: Callable[[int], str]) -> FeedEvent:
+def feed_event(
+    visit: Visit, *, policy: Policy, directory: Directory, link: Callable[[int], str], now: datetime
+) -> FeedEvent:
     """What a calendar shows of ``visit``: initials, never the pupil's name."""
 
     def staff(person_id: str | None, phone: str = "") -> Staff | None:
@@ -141,4 +151,5 @@ def feed_event(visit: Visit, *, policy: Policy, directory: Directory, link: Call
         authorised_by=(staff(visit.authorised_by) or Staff("")).name,
         risk_flags=tuple(item.title for item in policy.risk_factors if item.id in visit.risk_factors),
         url=link(visit.id),
+        overdue_since=safety.overdue_from(visit, policy) if safety.is_overdue(visit, policy, now) else None,
     )
