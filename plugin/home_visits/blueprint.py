@@ -1,8 +1,8 @@
-"""The plugin's URL rules, and nothing else: the views live in ``views.py``, ``feed_views.py`` and ``safety_views.py``."""
+"""The plugin's URL rules, and nothing else: the views live in the ``*views.py`` modules."""
 
 from flask import Blueprint
 
-from . import feed_views, safety_views, views
+from . import feed_views, record_views, report_views, safety_views, views
 
 blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
 
@@ -20,5 +20,13 @@ blueprint.add_url_rule("/<int:visit_id>/extend", "extend", safety_views.extend, 
 blueprint.add_url_rule("/<int:visit_id>/acknowledge", "acknowledge", safety_views.acknowledge, methods=["POST"])
 blueprint.add_url_rule("/<int:visit_id>/alert", "alert_now", safety_views.alert_now, methods=["POST"])
 blueprint.add_url_rule("/dashboard", "dashboard", safety_views.dashboard)
+
+blueprint.add_url_rule("/<int:visit_id>/record", "record", record_views.record_page, methods=["GET", "POST"])
+blueprint.add_url_rule("/<int:visit_id>/record/correct", "correct_record", record_views.correct, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/record/confirm", "confirm_record", record_views.confirm, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/record/cpoms", "cpoms_copy", record_views.cpoms_copy)
+blueprint.add_url_rule("/actions/<int:action_id>/done", "action_done", record_views.action_done, methods=["POST"])
+blueprint.add_url_rule("/reports", "reports", report_views.report_page)
+blueprint.add_url_rule("/reports.csv", "reports_csv", report_views.report_csv)
 
 blueprint.context_processor(views.template_globals)

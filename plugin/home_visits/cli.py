@@ -73,3 +73,61 @@ def escalate() -> None:
     click.echo(f"Escalation sweep: {result}.")
     if result.failed:
         raise SystemExit(1)
+
+
+def _retention_years() -> int:
+    years = current_app.config["HOME_VISITS_RETENTION_YEARS"]
+    return int(years) if years else state(current_app).policy.rules.retention_years
+
+
+@home_visits_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Remove visits (with their records and history) older than the retention period."""
+    from . import retention
+
+    st, years = state(current_app), _retention_years()
+    now = st.clock()
+    with st.sessions() as session:
+        if dry_run:
+            due = retention.due(session, now, years)
+            for visit in due:
+                start = visit.starts_at.date().isoformat() if visit.starts_at else "undated"
+                click.echo(f"visit {visit.id}: {start}, {visit.pupil_initials}, {visit.state}")
+            click.echo(f"{len(due)} visits are older than {years} years and would be removed (dry run).")
+            return
+        count = retention.purge(session, now, years)
+    click.echo(f"Removed {count} visits older than {years} years.")
+
+
+@home_visits_cli.command("export")
+@click.option("--pupil", required=True, help="The pupil's name or reference, as staff typed it.")
+@click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the JSON and HTML files.")
+@with_appcontext
+def export_command(pupil: str, out: str) -> None:
+    """Subject access: write everything held about one pupil as JSON and a readable HTML page."""
+    import json
+
+    from . import retention
+
+    from .directory import Person
+    from .models import Visit
+    from .recording import log_access
+
+    st = state(current_app)
+    with st.sessions() as session:
+        export = retention.export_pupil(session, pupil)
+        exporter = Person("cli", "Subject access export")
+        for row in export["tables"]["home_visits_visit"]:
+            visit = session.get(Visit, row["id"])
+            assert visit is not None
+            log_access(session, visit, exporter, "exported", st.clock())
+        session.commit()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = "home-visits-" + "".join(c if c.isalnum() else "-" for c in pupil.lower()).strip("-")
+    (folder / f"{stem}.json").write_text(json.dumps(export, indent=2, ensure_ascii=False), encoding="utf-8")
+    (folder / f"{stem}.html").write_text(retention.export_html(export, generated=st.clock()), encoding="utf-8")
+    click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")

@@ -85,9 +85,29 @@ HOME_VISITS_MAIL_FROM = "home-visits@school.example"
 #: Who the end-of-day escalation emails when someone is still out at closing time. ``None``: the approvers.
 HOME_VISITS_OUT_OF_HOURS_EMAIL: str | None = None
 
+#: Who else hears at once when a visit record reports an incident (the approvers always do):
+#: for example the line manager and the health-and-safety lead.
+HOME_VISITS_INCIDENT_EMAILS: tuple[str, ...] = ()
+
+#: How many years visits and their records are kept before ``flask home-visits purge`` removes
+#: them. ``None`` uses the policy's ``rules.retention_years``.
+HOME_VISITS_RETENTION_YEARS: int | None = None
+
 #: How often cron runs ``flask home-visits escalate``; the dashboard warns when the last sweep is
 #: older than twice this.
 HOME_VISITS_SWEEP_MINUTES = 5
+
+#: Security headers on the plugin's pages, merged over the defaults in ``home_visits/headers.py``: a
+#: Content-Security-Policy with no inline script and ``frame-ancestors 'none'``, ``X-Content-Type-Options:
+#: nosniff``, ``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``. A string replaces or adds a
+#: header, ``None`` leaves it out; for example ``{"Content-Security-Policy": "default-src 'self';
+#: style-src 'self' https://cdn.school.example"}`` when the host's base template loads a stylesheet from
+#: elsewhere. The host's own pages are never touched.
+HOME_VISITS_SECURITY_HEADERS: dict[str, str | None] | None = None
+
+#: The largest request body, in bytes, the plugin's pages accept (larger gets 413), even when the host
+#: sets no ``MAX_CONTENT_LENGTH``; where both are set the smaller wins. ``None``: the host's limit only.
+HOME_VISITS_MAX_CONTENT_LENGTH: int | None = 1024 * 1024
 
 
 def defaults() -> dict[str, Any]:

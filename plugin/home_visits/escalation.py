@@ -52,6 +52,8 @@ class Context:
     #: Link to a visit in the portal.
     link: Callable[[int], str]
     out_of_hours_email: str | None = None
+    #: Line managers and health-and-safety leads who hear about incidents, besides the approvers.
+    incident_emails: tuple[str, ...] = ()
 
 
 def _insert(session: Session) -> Any:
@@ -108,6 +110,9 @@ def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
             people = [p for p in staff if p.has(*authorisers)]
         elif kind == "out_of_hours":
             found.append(context.out_of_hours_email or "")
+            continue
+        elif kind == "incident_contacts":
+            found.extend(context.incident_emails)
             continue
         else:
             people = []
@@ -177,6 +182,8 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
     contact = find(visit.contact_id) if visit.contact_id else None
     back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
     who = lead.name if lead else visit.lead_id
+    if alert.key == "incident":
+        return _incident_email(visit, context, who)
     if alert.raised_by:
         raiser = find(alert.raised_by)
         headline = f"URGENT: alert from {raiser.name if raiser else alert.raised_by} on a home visit"
@@ -202,6 +209,24 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
     lines += [f"{n}. {step.title}: {step.text}" for n, step in enumerate(policy.escalation.procedure, 1)]
     lines += ["", "If anyone is in danger, call 999 now.", "", f"The visit: {context.link(visit.id)}",
               "Open it and press \"I'm handling this\" so others know; it stops further alerts."]
+    return headline, "\n".join(lines)
+
+
+def _incident_email(visit: Visit, context: Context, who: str) -> tuple[str, str]:
+    """The incident report email: which visit, what kind, and a link (details stay in the portal)."""
+    zone = context.policy.zone
+    day = visit.starts_at.astimezone(zone).strftime("%d %b %Y") if visit.starts_at else "?"
+    headline = f"INCIDENT reported on a home visit: {who}, {day}"
+    lines = [
+        headline,
+        "Reported on the visit record.",
+        "",
+        f"Lead: {who}",
+        f"Address: {' '.join(visit.address.split())} {visit.postcode}".rstrip(),
+        "",
+        "Read what happened and follow it up in the portal (details are kept there, not in email):",
+        context.link(visit.id),
+    ]
     return headline, "\n".join(lines)
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import config, db
+from . import config, db, headers
 from .directory import AttributeDirectory, Directory
 from .policy import POLICY_ENV, Policy, cached_policy
 
@@ -81,9 +81,46 @@ class HomeVisits:
         from .cli import home_visits_cli
 
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
+        headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # a bad setting stops start-up
+        app.url_value_preprocessor(_limit_body)
+        app.after_request(_add_security_headers)
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
         _redact_request_logs()
+
+
+def _is_plugin_request() -> bool:
+    """True while serving one of the plugin's own routes (also when the host nests its blueprint)."""
+    name = request.blueprint
+    return name is not None and name.rpartition(".")[2] == "home_visits"
+
+
+def _limit_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+    """Cap request bodies on the plugin's routes (413 beyond ``HOME_VISITS_MAX_CONTENT_LENGTH``), even
+    when the host sets no ``MAX_CONTENT_LENGTH``; the smaller of the two wins. Registered as a URL value
+    preprocessor because those run before every ``before_request`` function, so the cap is in place
+    before anything (a host's ``CSRFProtect``, say) reads the form."""
+    if not _is_plugin_request():
+        return
+    limit = current_app.config["HOME_VISITS_MAX_CONTENT_LENGTH"]
+    host = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit is None:
+        return
+    limit = limit if host is None else min(limit, host)
+    try:
+        request.max_content_length = limit  # Flask 3.1: a per-request limit, streamed bodies included
+    except AttributeError:  # Flask 3.0: the property is read-only; refuse a declared oversize body
+        if (request.content_length or 0) > limit:
+            abort(413)
+
+
+def _add_security_headers(response: Response) -> Response:
+    """Add the security headers to the plugin's responses; a header the view set itself is kept
+    (the Subscribe page's ``Referrer-Policy: no-referrer``)."""
+    if _is_plugin_request():
+        for name, value in headers.security_headers(current_app.config["HOME_VISITS_SECURITY_HEADERS"]).items():
+            response.headers.setdefault(name, value)
+    return response
 
 
 class RedactFeedTokens(logging.Filter):

@@ -43,11 +43,11 @@ def plain_text(_form: Any, field: Any) -> None:
         raise ValidationError("Remove the control characters from this text.")
 
 
-def _strip(value: Any) -> Any:
+def strip_text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _options(pairs: Any) -> list[SelectChoice]:
+def options(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
@@ -61,7 +61,7 @@ POSTCODE = Regexp(
 )
 PHONE = Regexp(r"^\+?[\d ()-]{7,20}$", message="Enter a phone number of digits and spaces, for example 07700 900123.")
 
-APPOINTMENT = _options([
+APPOINTMENT = options([
     ("", "Choose…"),
     ("phone", "By phone"),
     ("letter", "By letter"),
@@ -69,23 +69,23 @@ APPOINTMENT = _options([
     ("text", "By text or email"),
     ("unannounced", "Not arranged: an unannounced visit"),
 ])
-TRAVEL = _options([
+TRAVEL = options([
     ("", "Choose…"),
     ("car", "Own car (insured for business use)"),
     ("school_vehicle", "School vehicle"),
     ("walking", "Walking"),
     ("public_transport", "Public transport"),
 ])
-AGREED = _options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
+AGREED = options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
 
 #: Plan fields whose rule messages sit beside a differently named form field.
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
 
 
-def _text(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:
+def text_field(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:
     cls = TextAreaField if lines else StringField
     checks = [Optional(), Length(max=limit, message=f"Keep this under {limit} characters.")]
-    return cls(validators=[*checks, plain_text if lines else single_line], filters=[_strip], **kwargs)
+    return cls(validators=[*checks, plain_text if lines else single_line], filters=[strip_text], **kwargs)
 
 
 class PlanForm(FlaskForm):
@@ -94,29 +94,29 @@ class PlanForm(FlaskForm):
     pupil = StringField(
         "Pupil (name or school reference)",
         validators=[InputRequired("Enter the pupil's name or school reference."), Length(max=120), single_line],
-        filters=[_strip],
+        filters=[strip_text],
     )
-    address = _text(300, lines=True, label="Address")
-    postcode = StringField("Postcode", validators=[Optional(), POSTCODE], filters=[_strip])
+    address = text_field(300, lines=True, label="Address")
+    postcode = StringField("Postcode", validators=[Optional(), POSTCODE], filters=[strip_text])
     reason = SelectField("Reason for the visit", choices=[], default="")
-    reason_other = _text(200, label="If other, the reason")
-    purpose = _text(2000, lines=True, label="What the visit is for")
+    reason_other = text_field(200, label="If other, the reason")
+    purpose = text_field(2000, lines=True, label="What the visit is for")
     date = DateField("Date", validators=[Optional()], format="%Y-%m-%d")
     start_time = TimeField("Start time", validators=[Optional()])
     return_time = TimeField("Expected back at", validators=[Optional()])
     second_staff_id = SelectField("Second member of staff", choices=[], default="")
-    alone_reason = _text(500, lines=True, label="If going alone, why")
+    alone_reason = text_field(500, lines=True, label="If going alone, why")
     contact_id = SelectField("Responsible contact", choices=[], default="")
-    contact_phone = StringField("Their phone number", validators=[Optional(), PHONE], filters=[_strip])
+    contact_phone = StringField("Their phone number", validators=[Optional(), PHONE], filters=[strip_text])
     family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED, validators=[Optional()])
     appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
     travel = SelectField("How you are travelling", choices=TRAVEL, default="")
-    language_needs = _text(500, label="Language or interpreter needs")
-    agencies = _text(500, lines=True, label="Other agencies involved")
+    language_needs = text_field(500, label="Language or interpreter needs")
+    agencies = text_field(500, lines=True, label="Other agencies involved")
     risk_factors = MultiCheckboxField("Risk factors", choices=[])
-    risk_notes = _text(2000, lines=True, label="Notes on the risks and what you will do about them")
+    risk_notes = text_field(2000, lines=True, label="Notes on the risks and what you will do about them")
     alternatives = MultiCheckboxField("Alternatives considered", choices=[])
-    alternatives_notes = _text(1000, lines=True, label="Why a visit instead")
+    alternatives_notes = text_field(1000, lines=True, label="Why a visit instead")
     checklist = MultiCheckboxField("Before-visit checklist", choices=[])
     version = HiddenField()
     save = SubmitField("Save draft")
@@ -124,13 +124,13 @@ class PlanForm(FlaskForm):
 
     def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.reason.choices = _options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
+        self.reason.choices = options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
         others = [(p.id, p.name) for p in staff if p.id != me.id]
-        self.second_staff_id.choices = _options([("", "Nobody: I am going alone"), *others])
-        self.contact_id.choices = _options([("", "Choose…"), *others])
-        self.risk_factors.choices = _options((i.id, i.title) for i in policy.risk_factors)
-        self.alternatives.choices = _options((i.id, i.title) for i in policy.alternatives)
-        self.checklist.choices = _options((i.id, i.title) for i in policy.guidance.before.items)
+        self.second_staff_id.choices = options([("", "Nobody: I am going alone"), *others])
+        self.contact_id.choices = options([("", "Choose…"), *others])
+        self.risk_factors.choices = options((i.id, i.title) for i in policy.risk_factors)
+        self.alternatives.choices = options((i.id, i.title) for i in policy.alternatives)
+        self.checklist.choices = options((i.id, i.title) for i in policy.guidance.before.items)
 
     def to_plan(self, policy: Policy) -> Plan:
         """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""
@@ -207,6 +207,6 @@ class ExtendForm(FlaskForm):
     reason = StringField(
         "Why you need longer",
         validators=[InputRequired("Say why you need longer, so the office knows."), Length(max=500), single_line],
-        filters=[_strip],
+        filters=[strip_text],
     )
     extend = SubmitField("Extend")

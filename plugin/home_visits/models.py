@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -103,6 +116,8 @@ class Visit(Base):
     returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Why the expected return was last extended, shown to the office.
     extension_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    #: An incident (aggression, threats, an accident) was reported on the visit record.
+    incident: Mapped[bool] = mapped_column(default=False, nullable=False)
     #: A responder said "I'm handling this": no further escalation tiers fire.
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
@@ -171,6 +186,16 @@ class ChangeMarker(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class AuditImmutable(Exception):
+    """Raised on any attempt to change or remove an audit row through the ORM."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _append_only(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
+    raise AuditImmutable(f"audit entry {target.id} is append-only: it cannot be changed or deleted")
+
+
 class Alert(Base):
     """One escalation email for one visit. The unique key makes it once per tier per visit, ever,
     however many sweeps run at the same time."""
@@ -207,3 +232,113 @@ class JobRun(Base):
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: What the last run did, in a few words.
     summary: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+
+class VisitRecord(Base):
+    """What happened on a visit, written by the lead afterwards. Locked once submitted:
+    corrections are appended (:class:`RecordCorrection`), the original stays as written."""
+
+    __tablename__ = "home_visits_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, unique=True)
+    #: Grows with every save; a stale form is refused.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    author_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: ``took_place``, ``no_answer``, ``family_declined`` or ``doorstep_only``.
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    #: ``inside`` or ``doorstep``.
+    setting: Mapped[str] = mapped_column(String(10), nullable=False, default="")
+    #: When the visit actually started and ended, aware UTC.
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Everyone present: ``[{"name", "relationship", "agreed"}]``; ``agreed`` is whether the family
+    #: agreed to talk in front of them.
+    present: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    points: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    child_voice: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    parents_views: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    agreements: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    concerns: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: Each observation marked fact or opinion: ``[{"kind": "fact"|"opinion", "text"}]``.
+    observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    #: ``raised`` (on the safeguarding system), ``not_needed``, or empty.
+    safeguarding: Mapped[str] = mapped_column(String(12), nullable=False, default="")
+    #: Where it was raised, e.g. CPOMS.
+    safeguarding_where: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    #: Incident kinds ticked (``aggression``, ``threats``, ``accident``) and what happened.
+    incident_kinds: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    incident_details: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: The author's private reflection: shown to the author only, never copied to CPOMS.
+    reflection: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The second member of staff's confirmation and comment.
+    confirmed_by: Mapped[str | None] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    actions: Mapped[list[RecordAction]] = relationship(
+        back_populates="record", order_by="RecordAction.id", cascade="all, delete-orphan"
+    )
+    corrections: Mapped[list[RecordCorrection]] = relationship(order_by="RecordCorrection.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class RecordAction(Base):
+    """Something someone agreed to do, with an owner and a due date; open until marked done."""
+
+    __tablename__ = "home_visits_action"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("home_visits_record.id"), nullable=False, index=True)
+    what: Mapped[str] = mapped_column(String(500), nullable=False)
+    #: Who does it, in words (a member of staff, "Parent", "EWO").
+    owner: Mapped[str] = mapped_column(String(120), nullable=False)
+    due: Mapped[date | None] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[str | None] = mapped_column(String(64))
+
+    record: Mapped[VisitRecord] = relationship(back_populates="actions")
+
+
+class RecordCorrection(Base):
+    """A correction appended to a submitted record: what, why, who and when."""
+
+    __tablename__ = "home_visits_correction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("home_visits_record.id"), nullable=False, index=True)
+    #: The record field the correction is about.
+    field: Mapped[str] = mapped_column(String(40), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False)
+    by: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AccessEntry(Base):
+    """Who opened a visit record (or copied or exported it), and when; approvers can see this."""
+
+    __tablename__ = "home_visits_access"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, index=True)
+    person_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: ``opened``, ``copied`` (for CPOMS) or ``exported``.
+    what: Mapped[str] = mapped_column(String(20), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class PurgeEntry(Base):
+    """A retention purge: how many visits went and when, never what they were."""
+
+    __tablename__ = "home_visits_purge"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: Visits that started before this were due to go.
+    cutoff: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    visits: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -24,6 +24,7 @@ def escalation_context() -> escalation.Context:
         mailer=mailer(MailSettings.from_config(config)),
         link=lambda visit_id: public_url("home_visits.visit", visit_id=visit_id),
         out_of_hours_email=config["HOME_VISITS_OUT_OF_HOURS_EMAIL"],
+        incident_emails=tuple(config["HOME_VISITS_INCIDENT_EMAILS"]),
     )
 
 

@@ -33,7 +33,7 @@ def normalise_postcode(postcode: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
 
 
-def _address_key(address: str) -> str:
+def address_key(address: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", address.lower()).strip()
 
 
@@ -116,8 +116,8 @@ def is_first_visit(session: Session, visit: Visit) -> bool:
             Visit.state.not_in([workflow.DRAFT, workflow.CANCELLED]),
         )
     )
-    key = _address_key(visit.address)
-    return all(_address_key(address) != key for address in others)
+    key = address_key(visit.address)
+    return all(address_key(address) != key for address in others)
 
 
 def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> list[Problem]:

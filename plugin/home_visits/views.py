@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from . import safety, services, workflow
+from . import recording, safety, services, workflow
 from .directory import Person
 from .extension import State, state
 from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm
@@ -104,7 +104,8 @@ def my_visits() -> str:
     visits, total = services.page(db_session(), query, number=_page_number(), size=size)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, page=_page_number(), size=size,
-        everyone=everyone, can_see_all=_sees_all(me), me=me,
+        everyone=everyone, can_see_all=_sees_all(me), me=me, form=SafetyForm(),
+        open_actions=recording.open_actions(db_session(), lead_id=me.id),
     )
 
 
@@ -133,6 +134,9 @@ def show_visit(
         visiting=workflow.is_visiting(visit, me), sees_all=workflow.sees_everything(me, authorisers),
         overdue=safety.is_overdue(visit, st.policy, now), minutes_overdue=safety.minutes_overdue(visit, st.policy, now),
         safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
+        record=recording.record_of(db_session(), visit),
+        can_read_record=workflow.is_visiting(visit, me) or me.has(*authorisers),
+        earlier_actions=recording.open_actions(db_session(), visit=visit) if visit.postcode else [],
     )
     return page, status
 

@@ -13,11 +13,11 @@ from typing import Protocol
 from .directory import Person
 
 DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED = "draft", "submitted", "authorised", "declined", "cancelled"
-CHECKED_OUT, RETURNED = "checked_out", "returned"
+CHECKED_OUT, RETURNED, RECORDED = "checked_out", "returned", "recorded"
 
 #: Every state a visit can be in, in the order of its life. "Overdue" is not a state: it is derived
 #: (see :mod:`.safety`).
-STATES = (DRAFT, SUBMITTED, AUTHORISED, CHECKED_OUT, RETURNED, DECLINED, CANCELLED)
+STATES = (DRAFT, SUBMITTED, AUTHORISED, CHECKED_OUT, RETURNED, RECORDED, DECLINED, CANCELLED)
 
 #: Plain words for each state, as the portal shows them.
 LABELS = {
@@ -28,6 +28,7 @@ LABELS = {
     CANCELLED: "Cancelled",
     CHECKED_OUT: "Out on the visit",
     RETURNED: "Back safe",
+    RECORDED: "Recorded",
 }
 
 #: action -> (states it may start from, state it leads to)
@@ -41,6 +42,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "check_out": (frozenset({AUTHORISED}), CHECKED_OUT),
     # "Close off": the visiting staff are back, or told the office they are.
     "check_in": (frozenset({CHECKED_OUT}), RETURNED),
+    # The lead submitted the visit record: it is locked from now on.
+    "record": (frozenset({RETURNED}), RECORDED),
 }
 
 #: States in which the lead may still edit the plan.
@@ -127,5 +130,5 @@ def transition(
 
 def _past(action: str) -> str:
     words = {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled",
-             "check_out": "checked out", "check_in": "closed off"}
+             "check_out": "checked out", "check_in": "closed off", "record": "recorded"}
     return words.get(action, "changed")
