@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -127,7 +128,7 @@ def export_command(pupil: str, out: str) -> None:
         session.commit()
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    stem = "home-visits-" + "".join(c if c.isalnum() else "-" for c in pupil.lower()).strip("-")
+    stem = "home-visits-" + (re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
     (folder / f"{stem}.json").write_text(json.dumps(export, indent=2, ensure_ascii=False), encoding="utf-8")
     (folder / f"{stem}.html").write_text(retention.export_html(export, generated=st.clock()), encoding="utf-8")
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")
