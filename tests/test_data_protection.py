@@ -22,7 +22,8 @@ from .test_records import record_form
 
 PLUGIN = Path(__file__).resolve().parents[1] / "plugin" / "home_visits"
 #: Tables that hold no pupil's data (settings, tokens, job runs, purge counts).
-NOT_ABOUT_A_PUPIL = {"home_visits_feed_token", "home_visits_change", "home_visits_job", "home_visits_purge"}
+NOT_ABOUT_A_PUPIL = {"home_visits_feed_token", "home_visits_change", "home_visits_job", "home_visits_purge",
+                     "home_visits_preference"}
 
 
 @pytest.fixture
@@ -36,8 +37,9 @@ def full_life(app: Flask, login: Any, create_visit: Any, clock: Any, *, pupil: s
     corrected, confirmed, opened."""
     start = start or datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
     clock.now = start - timedelta(days=2)
-    visit = create_visit(state_="authorised", lead=lead, pupil=pupil, starts_at=start,
+    visit = create_visit(state_="submitted", lead=lead, pupil=pupil, starts_at=start,
                          expected_return=start + timedelta(hours=1))
+    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})  # emails the staff
     clock.now = start
     login(lead).post(f"/home-visits/{visit.id}/check-out")
     clock.now = start + timedelta(hours=1, minutes=20)

@@ -242,11 +242,11 @@ def test_two_sweeps_at_once_send_one_email_per_tier(app: Flask, login: Any, crea
 
     def run() -> None:
         with app.app_context():
-            from home_visits.safety_views import escalation_context
+            from home_visits.views import mail_context
 
             with state(app).sessions() as session:
                 start.wait()
-                results.append(escalation.sweep(session, escalation_context(), clock.now))
+                results.append(escalation.sweep(session, mail_context(), clock.now))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:

@@ -66,14 +66,51 @@ def publish(out: str, scope: str, user_id: str | None) -> None:
 def escalate() -> None:
     """Email the contacts of every overdue visit, once per tier; retry mail that failed. Run from cron."""
     from .escalation import sweep
-    from .safety_views import escalation_context
+    from .notices import deliver
+    from .views import mail_context
 
     st = state(current_app)
     with st.sessions() as session:
-        result = sweep(session, escalation_context(), st.clock())
-    click.echo(f"Escalation sweep: {result}.")
-    if result.failed:
+        context = mail_context()
+        result = sweep(session, context, st.clock())
+        plans = deliver(session, context, st.clock())  # plan emails that could not go at once
+    click.echo(f"Escalation sweep: {result}; plan emails: {plans.sent} sent, {plans.failed} failed.")
+    if result.failed or plans.failed:
         raise SystemExit(1)
+
+
+@home_visits_cli.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
+    from .escalation import record_run
+    from .notices import deliver, reminders
+    from .views import mail_context
+
+    st = state(current_app)
+    with st.sessions() as session:
+        context, now = mail_context(), st.clock()
+        queued = reminders(session, context, now)
+        sent = deliver(session, context, now)
+        record_run(session, "remind", now, f"{queued} reminders queued")
+    click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed.")
+
+
+@home_visits_cli.command("digest")
+@with_appcontext
+def digest_command() -> None:
+    """Email the office today's visits (once a day, only when there are visits). Run each morning."""
+    from .escalation import record_run
+    from .notices import deliver, digest
+    from .views import mail_context
+
+    st = state(current_app)
+    with st.sessions() as session:
+        context, now = mail_context(), st.clock()
+        queued = digest(session, context, now)
+        sent = deliver(session, context, now)
+        record_run(session, "digest", now, "queued" if queued else "nothing new")
+    click.echo(f"Digest: {'queued' if queued else 'nothing to send'}; {sent.sent} sent, {sent.failed} failed.")
 
 
 def _retention_years() -> int:
@@ -112,7 +149,6 @@ def export_command(pupil: str, out: str) -> None:
     import json
 
     from . import retention
-
     from .directory import Person
     from .models import Visit
     from .recording import log_access

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import safety, services
+from . import outbox, safety, services
 from .directory import Directory, Person
 from .mail import MailError
 from .models import Alert, JobRun, Visit
@@ -26,9 +25,6 @@ Mailer = Callable[[Sequence[str], str, str], None]
 
 #: The actor recorded in the audit trail for what the sweep does.
 SWEEP = Person("system", "Automatic safety check")
-
-#: A claim older than this is taken to belong to a sweep that died mid-send, and is retried.
-STALE_CLAIM = timedelta(minutes=10)
 
 
 @dataclass
@@ -56,19 +52,10 @@ class Context:
     incident_emails: tuple[str, ...] = ()
 
 
-def _insert(session: Session) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str], due_at: datetime, *,
                 raised_by: str = "") -> bool:
     """Create the alert unless it exists already; True when this call created it."""
-    statement = _insert(session)(Alert).values(
+    statement = outbox.dialect_insert(session)(Alert).values(
         visit_id=visit_id, key=key, notify=list(notify), due_at=due_at, status="pending", attempts=0,
         last_error="", raised_by=raised_by,
     ).on_conflict_do_nothing(index_elements=["visit_id", "key"])
@@ -120,27 +107,11 @@ def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
     return [address for address in dict.fromkeys(found) if address]
 
 
-def _claimable(now: datetime) -> Any:
-    return or_(
-        Alert.status.in_(["pending", "failed"]),
-        and_(Alert.status == "sending", Alert.claimed_at < now - STALE_CLAIM),
-    )
-
-
 def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Result:
     """Send every pending or failed alert this sweep can claim (or just alert ``only``)."""
     result = Result()
-    query = select(Alert.id).where(_claimable(now)).order_by(Alert.due_at, Alert.id)
-    if only is not None:
-        query = query.where(Alert.id == only)
-    for alert_id in session.scalars(query).all():
-        claim = (
-            update(Alert).where(Alert.id == alert_id, _claimable(now))
-            .values(status="sending", claimed_at=now, attempts=Alert.attempts + 1)
-        )
-        claimed = session.execute(claim).rowcount == 1
-        session.commit()
-        if claimed:
+    for alert_id in outbox.waiting(session, Alert, now, only=only):
+        if outbox.claim(session, Alert, alert_id, now):
             _send_one(session, session.get(Alert, alert_id), context, now, result)
     return result
 
@@ -162,12 +133,12 @@ def _send_one(session: Session, alert: Alert | None, context: Context, now: date
             raise MailError("no email address for " + ", ".join(alert.notify))
         context.mailer(to, subject, text)
     except MailError as error:
-        alert.status, alert.last_error = "failed", str(error)[:500]
+        outbox.mark_failed(alert, error)
         result.failed += 1
         services.audit(session, visit, SWEEP, "alert_failed", now,
                        comment=f"{alert.key}, attempt {alert.attempts}: {alert.last_error}")
     else:
-        alert.status, alert.sent_at, alert.last_error = "sent", now, ""
+        outbox.mark_sent(alert, now)
         result.sent += 1
         services.audit(session, visit, SWEEP, "alert_sent", now, comment=f"{alert.key} to {', '.join(to)}")
     session.commit()
@@ -232,7 +203,7 @@ def _incident_email(visit: Visit, context: Context, who: str) -> tuple[str, str]
 
 def record_run(session: Session, name: str, now: datetime, summary: str) -> None:
     """Note that a scheduled command ran (an upsert, safe when two run together)."""
-    statement = _insert(session)(JobRun).values(name=name, last_run_at=now, summary=summary[:200])
+    statement = outbox.dialect_insert(session)(JobRun).values(name=name, last_run_at=now, summary=summary[:200])
     statement = statement.on_conflict_do_update(
         index_elements=["name"], set_={"last_run_at": now, "summary": summary[:200]}
     )

@@ -87,6 +87,7 @@ class HomeVisits:
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
         _redact_request_logs()
+        app.logger.addFilter(RedactFeedTokens())  # Flask logs "Exception on <path>" when a view fails
 
 
 def _is_plugin_request() -> bool:
@@ -126,10 +127,11 @@ def _add_security_headers(response: Response) -> Response:
 class RedactFeedTokens(logging.Filter):
     """Keep calendar feed tokens out of request logs (the dev server, waitress, gunicorn)."""
 
-    PATTERN = re.compile(r"(/calendar/)[A-Za-z0-9_-]{8,}(\.ics)")
+    #: Whatever follows /calendar/, with or without ``.ics``: a mistyped link still carries a live token.
+    PATTERN = re.compile(r"(/calendar/)[A-Za-z0-9_-]{8,}")
 
     def _clean(self, value: Any) -> Any:
-        return self.PATTERN.sub(r"\1[redacted]\2", value) if isinstance(value, str) else value
+        return self.PATTERN.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._clean(record.msg)
@@ -140,8 +142,8 @@ class RedactFeedTokens(logging.Filter):
         return True
 
 
-#: Loggers that write request lines with the URL in them.
-REQUEST_LOGGERS = ("werkzeug", "waitress", "gunicorn.access")
+#: Loggers that write request lines with the URL in them (gunicorn.error: "Error handling request <url>").
+REQUEST_LOGGERS = ("werkzeug", "waitress", "gunicorn.access", "gunicorn.error")
 
 
 def _redact_request_logs() -> None:

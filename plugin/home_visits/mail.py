@@ -74,10 +74,10 @@ def send(settings: MailSettings, message: EmailMessage) -> None:
         raise MailError(f"{type(error).__name__}: {error}") from None
 
 
-def mailer(settings: MailSettings) -> Callable[[Sequence[str], str, str], None]:
-    """A function that composes and sends a plain-text message with ``settings``."""
+def mailer(settings: MailSettings) -> Callable[..., None]:
+    """A function that composes and sends a plain-text message (with an optional HTML alternative)."""
 
-    def send_text(to: Sequence[str], subject: str, text: str) -> None:
-        send(settings, compose(settings, to=to, subject=subject, text=text))
+    def send_text(to: Sequence[str], subject: str, text: str, html: str | None = None) -> None:
+        send(settings, compose(settings, to=to, subject=subject, text=text, html=html))
 
     return send_text

@@ -196,7 +196,18 @@ def _append_only(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
     raise AuditImmutable(f"audit entry {target.id} is append-only: it cannot be changed or deleted")
 
 
-class Alert(Base):
+class Delivery:
+    """Columns of anything the plugin emails and retries: claimed atomically by one sender at a time."""
+
+    #: ``pending``, ``sending`` (claimed), ``sent``, ``failed`` (retried), ``stopped``.
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Delivery, Base):
     """One escalation email for one visit. The unique key makes it once per tier per visit, ever,
     however many sweeps run at the same time."""
 
@@ -208,19 +219,41 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False)
-    #: ``tier-<n>``, ``end-of-day`` or ``manual-<n>``.
+    #: ``tier-<n>``, ``end-of-day``, ``manual-<n>`` or ``incident``.
     key: Mapped[str] = mapped_column(String(40), nullable=False)
     #: Policy recipient kinds (``responsible_contact``, ``office``, ...).
     notify: Mapped[list[str]] = mapped_column(JSON, nullable=False)
-    #: ``pending``, ``sending`` (claimed by a sweep), ``sent``, ``failed`` (retried), ``stopped``.
-    status: Mapped[str] = mapped_column(String(10), nullable=False, default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
-    #: Who raised it by hand ("alert the office now"); empty for the sweep's own alerts.
+    #: Who raised it by hand ("alert the office now", an incident); empty for the sweep's own alerts.
     raised_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notice(Delivery, Base):
+    """A plan email (submitted, decided, sent back, reminder, digest), composed when queued and
+    sent once: the unique key makes a reminder once per plan per day, a digest once per day."""
+
+    __tablename__ = "home_visits_notice"
+    __table_args__ = (Index("ix_home_visits_notice_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    #: The visit it is about (none for the morning digest).
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("home_visits_visit.id"), index=True)
+    to: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    html: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class Preference(Base):
+    """A person's own choices. Safety emails ignore them: those cannot be turned off."""
+
+    __tablename__ = "home_visits_preference"
+
+    person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Emails about plans: submitted, authorised or declined, sent back, reminders, the digest.
+    plan_emails: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
 
 
 class JobRun(Base):

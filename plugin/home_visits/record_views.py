@@ -11,8 +11,7 @@ from .directory import Person
 from .models import AccessEntry, Alert, RecordAction, Visit, VisitRecord
 from .record_forms import ConfirmForm, CorrectionForm, RecordForm
 from .records import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text
-from .safety_views import escalation_context
-from .views import current_person, db_session, find_visit, plugin_state
+from .views import current_person, db_session, find_visit, mail_context, plugin_state
 
 #: Problems about a group of rows, shown at the group's fieldset rather than beside one field.
 GROUPS = ("present", "observations", "actions")
@@ -112,7 +111,7 @@ def _send_incident(visit: Visit) -> None:
     session, st = db_session(), plugin_state()
     alert_id = session.scalar(select(Alert.id).where(Alert.visit_id == visit.id, Alert.key == "incident"))
     if alert_id is not None:
-        result = escalation.deliver(session, escalation_context(), st.clock(), only=alert_id)
+        result = escalation.deliver(session, mail_context(), st.clock(), only=alert_id)
         if not result.sent:
             flash("The incident email could not be sent yet; it will be retried. Tell the headteacher now.")
 

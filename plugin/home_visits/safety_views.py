@@ -10,22 +10,8 @@ from werkzeug.wrappers import Response
 
 from . import escalation, safety, services, workflow
 from .forms import ExtendForm, SafetyForm
-from .mail import MailSettings, mailer
 from .models import Alert, JobRun, Visit
-from .views import current_person, db_session, find_visit, plugin_state, public_url, show_visit
-
-
-def escalation_context() -> escalation.Context:
-    """Policy, directory, mail and links for a sweep or an alert, from the app's config."""
-    st, config = plugin_state(), current_app.config
-    return escalation.Context(
-        policy=st.policy,
-        directory=st.directory,
-        mailer=mailer(MailSettings.from_config(config)),
-        link=lambda visit_id: public_url("home_visits.visit", visit_id=visit_id),
-        out_of_hours_email=config["HOME_VISITS_OUT_OF_HOURS_EMAIL"],
-        incident_emails=tuple(config["HOME_VISITS_INCIDENT_EMAILS"]),
-    )
+from .views import current_person, db_session, find_visit, mail_context, plugin_state, show_visit
 
 
 def _move(visit_id: int, action: str, message: str) -> Response:
@@ -105,7 +91,7 @@ def alert_now(visit_id: int) -> Response:
     services.audit(session, visit, me, "alert_raised", now, comment="Alert the office now")
     session.commit()
     alert_id = session.scalar(select(Alert.id).where(Alert.visit_id == visit.id, Alert.key == f"manual-{count + 1}"))
-    result = escalation.deliver(session, escalation_context(), now, only=alert_id)
+    result = escalation.deliver(session, mail_context(), now, only=alert_id)
     if result.sent:
         flash("The office and senior leaders have been emailed. If anyone is in danger, call 999.")
     else:

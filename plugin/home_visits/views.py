@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from . import recording, safety, services, workflow
+from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
 from .extension import State, state
 from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm
+from .mail import MailSettings, mailer
 from .models import Visit
 
 #: Which handbook page explains each section of the plan form.
@@ -74,6 +75,24 @@ def public_url(endpoint: str, **values: Any) -> str:
         with current_app.test_request_context():  # a command: no request to take the host from
             return url_for(endpoint, _external=True, **values)
     return url_for(endpoint, _external=True, **values)
+
+
+def mail_context() -> escalation.Context:
+    """Policy, directory, mail and links for a sweep or an alert, from the app's config."""
+    st, config = plugin_state(), current_app.config
+    return escalation.Context(
+        policy=st.policy,
+        directory=st.directory,
+        mailer=mailer(MailSettings.from_config(config)),
+        link=lambda visit_id: public_url("home_visits.visit", visit_id=visit_id),
+        out_of_hours_email=config["HOME_VISITS_OUT_OF_HOURS_EMAIL"],
+        incident_emails=tuple(config["HOME_VISITS_INCIDENT_EMAILS"]),
+    )
+
+
+def send_notices() -> None:
+    """Try the plan emails just queued; any that cannot go now are retried by the escalation sweep."""
+    notices.deliver(db_session(), mail_context(), plugin_state().clock())
 
 
 def template_globals() -> dict[str, Any]:
@@ -183,6 +202,7 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
         return show(400 if "csrf_token" in form.errors else 422)
     plan, now = form.to_plan(st.policy), st.clock()
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         if visit is None:
             visit = services.create_visit(session, plan, actor=me, now=now)
@@ -195,6 +215,9 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
                 for problem in problems:
                     form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
                 return show(422)
+            notices.plan_submitted(session, visit, mail_context(), now)
+        elif was_authorised_by and visit.state == workflow.SUBMITTED:
+            notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
         session.commit()
     except (services.StaleEdit, StaleDataError):
         session.rollback()
@@ -206,6 +229,7 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
         session.rollback()
         form.form_errors.append(str(error))
         return show(error.status)
+    send_notices()
     flash("Submitted for authorisation." if visit.state == workflow.SUBMITTED and form.submit.data else "Plan saved.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
@@ -220,10 +244,13 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     st, session = plugin_state(), db_session()
     try:
         services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(), comment=form.comment.data or "")
+        if action in ("authorise", "decline"):
+            notices.plan_decided(session, visit, mail_context(), st.clock())
         session.commit()
     except workflow.WorkflowError as error:
         session.rollback()
         form.comment.errors = [str(error)]
         return show_visit(visit, me, form=form, status=error.status)
+    send_notices()
     flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
     return redirect(url_for("home_visits.visit", visit_id=visit.id))

@@ -1,0 +1,211 @@
+"""Emails about plans: submitted, decided, sent back, reminders and the office's morning digest.
+
+No Flask here. Each notice is composed when queued and stored with a unique key, then sent by
+:func:`deliver` (straight away, and again by the escalation sweep until it goes). Pupils appear by
+initials only. People who turned plan emails off are left out; safety alerts never come here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import outbox, services, workflow
+from .directory import Person
+from .escalation import SWEEP, Context
+from .mail import MailError
+from .models import Notice, Preference, Visit
+
+
+@dataclass
+class Sent:
+    sent: int = 0
+    failed: int = 0
+
+
+def wanting(session: Session, people: Iterable[Person | None]) -> list[str]:
+    """Email addresses of the people who still want plan emails."""
+    people = [p for p in people if p is not None and p.email]
+    off = set(session.scalars(select(Preference.person_id).where(
+        Preference.person_id.in_([p.id for p in people]), Preference.plan_emails.is_(False))))
+    return list(dict.fromkeys(p.email for p in people if p.id not in off))
+
+
+def as_html(text: str) -> str:
+    """The plain text as simple HTML: paragraphs, line breaks, and links that can be clicked."""
+    def line(raw: str) -> str:
+        escaped = html.escape(raw)
+        return re.sub(r"(https?://\S+)", r'<a href="\1">\1</a>', escaped)
+
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    body = "\n".join("<p>" + "<br>\n".join(line(x) for x in p.splitlines()) + "</p>" for p in paragraphs)
+    return f'<!doctype html><html lang="en"><body style="font-family: sans-serif">\n{body}\n</body></html>'
+
+
+def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], subject: str, text: str,
+          now: datetime) -> int | None:
+    """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one)."""
+    if not to:
+        return None
+    statement = outbox.dialect_insert(session)(Notice).values(
+        key=key, visit_id=visit.id if visit else None, to=to, subject=subject, text=text, html=as_html(text),
+        created_at=now, status="pending", attempts=0, last_error="",
+    ).on_conflict_do_nothing(index_elements=["key"])
+    if not session.execute(statement).rowcount:
+        return None
+    return session.scalar(select(Notice.id).where(Notice.key == key))
+
+
+def _facts(visit: Visit, context: Context) -> list[str]:
+    policy, find = context.policy, context.directory.find
+    zone = policy.zone
+    reason = policy.reason(visit.reason)
+    start = visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet"
+    back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
+    staff = [p.name for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
+    risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
+    return [
+        f"Pupil: {visit.pupil_initials}",
+        f"When: {start} to {back}",
+        f"Reason: {reason.title if reason else visit.reason_other or 'other'}",
+        f"Staff: {' + '.join(staff) if staff else visit.lead_id}",
+        f"Risk flags: {'; '.join(risks) if risks else 'none ticked'}",
+    ]
+
+
+def _day(visit: Visit, context: Context) -> str:
+    return visit.starts_at.astimezone(context.policy.zone).strftime("%a %d %b") if visit.starts_at else "undated"
+
+
+def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
+    """To every approver who is not on the visit: a plan is waiting for them."""
+    approvers = [p for p in context.directory.staff()
+                 if p.has(*context.policy.rules.authorisers) and p.id not in (visit.lead_id, visit.second_staff_id)]
+    text = "\n".join(["A home visit plan is waiting for your decision.", "", *_facts(visit, context), "",
+                      f"Open the plan: {context.link(visit.id)}"])
+    return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit, to=wanting(session, approvers),
+                 subject=f"Plan to authorise: home visit {_day(visit, context)}, {visit.pupil_initials}",
+                 text=text, now=now)
+
+
+def plan_decided(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
+    """To the lead and the second member of staff: authorised, or declined with the reason."""
+    find = context.directory.find
+    word = "authorised" if visit.state == workflow.AUTHORISED else "declined"
+    decider = find(visit.authorised_by or "") if word == "authorised" else None
+    lines = [f"Your home visit plan has been {word}.", "", *_facts(visit, context)]
+    if word == "declined":
+        lines += ["", f"Why: {visit.decline_reason}",
+                  "Change the plan and submit it again if the visit is still needed."]
+    elif decider:
+        lines += ["", f"Authorised by {decider.name}. Check out in the portal when you set off."]
+    lines += ["", f"The plan: {context.link(visit.id)}"]
+    return queue(session, key=f"{word}-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, [find(visit.lead_id), find(visit.second_staff_id or "")]),
+                 subject=f"Plan {word}: home visit {_day(visit, context)}, {visit.pupil_initials}",
+                 text="\n".join(lines), now=now)
+
+
+def plan_sent_back(session: Session, visit: Visit, context: Context, now: datetime, approver_id: str) -> int | None:
+    """To the approver who authorised it: the time, address or staff changed, so it needs deciding again."""
+    text = "\n".join(["A plan you authorised has changed its time, address or staff, so it needs your",
+                      "decision again.", "", *_facts(visit, context), "", f"Open the plan: {context.link(visit.id)}"])
+    return queue(session, key=f"sent-back-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, [context.directory.find(approver_id)]),
+                 subject=f"Changed plan to authorise again: home visit {_day(visit, context)}, {visit.pupil_initials}",
+                 text=text, now=now)
+
+
+def school_days_ahead(day: date, count: int) -> date:
+    """The date ``count`` school days (Monday to Friday) after ``day``."""
+    while count > 0:
+        day += timedelta(days=1)
+        count -= day.weekday() < 5
+    return day
+
+
+def reminders(session: Session, context: Context, now: datetime) -> int:
+    """Queue one reminder per undecided plan per day, for plans starting within the policy's window."""
+    zone = context.policy.zone
+    today = now.astimezone(zone).date()
+    until = datetime.combine(school_days_ahead(today, context.policy.rules.reminder_window_days) + timedelta(days=1),
+                             time(0), tzinfo=zone)
+    waiting = session.scalars(select(Visit).where(Visit.state == workflow.SUBMITTED, Visit.starts_at >= now,
+                                                  Visit.starts_at < until).order_by(Visit.starts_at)).all()
+    queued = 0
+    for visit in waiting:
+        approvers = [p for p in context.directory.staff() if p.has(*context.policy.rules.authorisers)
+                     and p.id not in (visit.lead_id, visit.second_staff_id)]
+        text = "\n".join(["Reminder: this home visit is coming up and its plan still has no decision.", "",
+                          *_facts(visit, context), "", f"Open the plan: {context.link(visit.id)}"])
+        queued += queue(session, key=f"remind-{visit.id}-{today.isoformat()}", visit=visit,
+                        to=wanting(session, approvers), text=text, now=now,
+                        subject=f"Reminder: plan to authorise, home visit {_day(visit, context)}, "
+                                f"{visit.pupil_initials}") is not None
+    session.commit()
+    return queued
+
+
+def digest(session: Session, context: Context, now: datetime) -> int | None:
+    """Queue the office's morning list of today's visits, once a day, only when there are visits."""
+    zone, find = context.policy.zone, context.directory.find
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time(0), tzinfo=zone)
+    visits = session.scalars(select(Visit).where(
+        Visit.starts_at >= start, Visit.starts_at < start + timedelta(days=1),
+        Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.CHECKED_OUT]),
+    ).order_by(Visit.starts_at)).all()
+    if not visits:
+        return None
+    lines = [f"Home visits today, {today:%A %d %B %Y}:", ""]
+    for visit in visits:
+        staff = " + ".join(p.name for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p)
+        contact = find(visit.contact_id or "")
+        lines += [
+            f"{visit.starts_at.astimezone(zone):%H:%M}-{visit.expected_return.astimezone(zone):%H:%M}  {staff}"
+            + ("" if visit.state != workflow.SUBMITTED else "  (NOT YET AUTHORISED)"),
+            f"  {' '.join(visit.address.split())} {visit.postcode}",
+            f"  Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
+            f"  {context.link(visit.id)}",
+            "",
+        ]
+    office = [p for p in context.directory.staff() if p.has("office")]
+    notice = queue(session, key=f"digest-{today.isoformat()}", visit=None, to=wanting(session, office),
+                   subject=f"Home visits today: {len(visits)}", text="\n".join(lines), now=now)
+    if notice is not None:
+        for visit in visits:
+            services.audit(session, visit, SWEEP, "in_digest", now, comment="Listed in the office's morning digest")
+    session.commit()
+    return notice
+
+
+def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Sent:
+    """Send every notice this sender can claim (or just ``only``); each send or failure is audited."""
+    result = Sent()
+    for notice_id in outbox.waiting(session, Notice, now, only=only):
+        if not outbox.claim(session, Notice, notice_id, now):
+            continue
+        notice = session.get(Notice, notice_id)
+        assert notice is not None
+        visit = session.get(Visit, notice.visit_id) if notice.visit_id else None
+        try:
+            context.mailer(notice.to, notice.subject, notice.text, notice.html)
+        except MailError as error:
+            outbox.mark_failed(notice, error)
+            result.failed += 1
+            if visit:
+                services.audit(session, visit, SWEEP, "email_failed", now, comment=f"{notice.subject}: {error}"[:1000])
+        else:
+            outbox.mark_sent(notice, now)
+            result.sent += 1
+            if visit:
+                services.audit(session, visit, SWEEP, "email_sent", now,
+                               comment=f"{notice.subject} to {', '.join(notice.to)}"[:1000])
+        session.commit()
+    return result
