@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import feed_views, record_views, report_views, safety_views, views
+from . import card_views, feed_views, record_views, report_views, safety_views, views
 
 blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
 
@@ -28,5 +28,7 @@ blueprint.add_url_rule("/<int:visit_id>/record/cpoms", "cpoms_copy", record_view
 blueprint.add_url_rule("/actions/<int:action_id>/done", "action_done", record_views.action_done, methods=["POST"])
 blueprint.add_url_rule("/reports", "reports", report_views.report_page)
 blueprint.add_url_rule("/reports.csv", "reports_csv", report_views.report_csv)
+blueprint.add_url_rule("/<int:visit_id>/card", "visit_card", card_views.visit_card)
+blueprint.add_url_rule("/settings", "settings", card_views.settings, methods=["GET", "POST"])
 
 blueprint.context_processor(views.template_globals)

@@ -19,6 +19,8 @@ from .directory import AttributeDirectory, Directory
 from .policy import POLICY_ENV, Policy, cached_policy
 
 EXTENSION_KEY = "home_visits"
+#: The largest id the plugin's tables can hold (PostgreSQL's INTEGER); a larger number in a URL names nothing.
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -83,6 +85,7 @@ class HomeVisits:
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
         headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # a bad setting stops start-up
         app.url_value_preprocessor(_limit_body)
+        app.url_value_preprocessor(_refuse_impossible_ids)
         app.after_request(_add_security_headers)
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
@@ -113,6 +116,15 @@ def _limit_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
     except AttributeError:  # Flask 3.0: the property is read-only; refuse a declared oversize body
         if (request.content_length or 0) > limit:
             abort(413)
+
+
+def _refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """404 for a number in a plugin URL beyond any id the database can hold, before a query would
+    overflow (SQLite: OverflowError; PostgreSQL: "integer out of range")."""
+    if _is_plugin_request() and values and any(
+        isinstance(value, int) and not 0 <= value <= MAX_ID for value in values.values()
+    ):
+        abort(404)
 
 
 def _add_security_headers(response: Response) -> Response:

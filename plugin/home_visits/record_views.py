@@ -79,7 +79,7 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     now = st.clock()
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = int(form.version.data) if (form.version.data or "").isdecimal() else None
     try:
         record = recording.save(session, visit, form.to_data(zone), actor=me, now=now, version=version)
         session.flush()

@@ -48,8 +48,9 @@ def save(
 ) -> VisitRecord:
     """Create or update the draft record."""
     if not can_write(visit, actor):
-        raise workflow.WorkflowError("Only the lead can write the record, after closing off and before it is submitted.",
-                                     status=403)
+        raise workflow.WorkflowError(
+            "Only the lead can write the record, after closing off and before it is submitted.", status=403
+        )
     record = record_of(session, visit)
     if record is None:
         record = VisitRecord(visit_id=visit.id, author_id=actor.id, version=1, created_at=now, updated_at=now)
@@ -123,9 +124,11 @@ def mark_done(session: Session, action: RecordAction, visit: Visit, *, actor: Pe
     services.audit(session, visit, actor, "action_done", now, comment=action.what[:200])
 
 
-def open_actions(session: Session, *, lead_id: str | None = None, visit: Visit | None = None) -> list[tuple[RecordAction, Visit]]:
-    """Open actions from the records of visits ``lead_id`` led, or from earlier visits to the same
-    address as ``visit`` (the same family), oldest due first."""
+def open_actions(
+    session: Session, *, lead_id: str | None = None, visit: Visit | None = None, including: bool = False
+) -> list[tuple[RecordAction, Visit]]:
+    """Open actions from the records of visits ``lead_id`` led, or from other visits to the same
+    address as ``visit`` (the same family; ``including`` that visit's own), oldest due first."""
     query = (
         select(RecordAction, Visit)
         .join(VisitRecord, VisitRecord.id == RecordAction.record_id)
@@ -135,7 +138,9 @@ def open_actions(session: Session, *, lead_id: str | None = None, visit: Visit |
     if lead_id is not None:
         query = query.where(Visit.lead_id == lead_id)
     if visit is not None:
-        query = query.where(Visit.postcode == visit.postcode, Visit.id != visit.id)
+        query = query.where(Visit.postcode == visit.postcode)
+        if not including:
+            query = query.where(Visit.id != visit.id)
     rows = session.execute(query.order_by(RecordAction.due, RecordAction.id)).all()
     if visit is not None:
         key = services.address_key(visit.address)

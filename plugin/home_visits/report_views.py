@@ -37,6 +37,9 @@ def _table() -> tuple[ReportForm, list[dict[str, str]] | None]:
     if form.end.data < form.start.data:
         form.end.errors = ["The last day must not be before the first."]
         return form, None
+    if form.start.data.year < 1900 or form.end.data.year > 2999:  # beyond them the times cannot be worked out
+        (form.start if form.start.data.year < 1900 else form.end).errors = ["Choose a day from 1900 to 2999."]
+        return form, None
     zone = st.policy.zone
     start = datetime.combine(form.start.data, time(0), tzinfo=zone)
     end = datetime.combine(form.end.data + timedelta(days=1), time(0), tzinfo=zone)

@@ -192,6 +192,28 @@ def _record(
     )
 
 
+def waiting_since(session: Session, visit_ids: list[int]) -> dict[int, datetime]:
+    """When each plan last went to the approvers (submitted, or sent back after a change)."""
+    if not visit_ids:
+        return {}
+    rows = session.execute(
+        select(AuditEntry.visit_id, func.max(AuditEntry.at))
+        .where(AuditEntry.visit_id.in_(visit_ids), AuditEntry.action.in_(["submit", "send_back"]))
+        .group_by(AuditEntry.visit_id)
+    )
+    return {visit_id: at for visit_id, at in rows}
+
+
+def how_long(delta: timedelta) -> str:
+    """``2 days 3 hours``, ``45 minutes``: how long something has waited, in plain words."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (mins, "minute")]
+    words = [f"{n} {unit}{'s' * (n != 1)}" for n, unit in parts if n]
+    return " ".join(words) or "just now"
+
+
 def visible_to(person: Person, *, everyone: bool) -> Select[tuple[Visit]]:
     """Visits ``person`` may see: all of them for approvers and office when ``everyone``, else
     those they lead, go second on, or are the responsible contact for."""

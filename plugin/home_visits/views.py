@@ -13,10 +13,11 @@ from werkzeug.wrappers import Response
 
 from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
-from .extension import State, state
+from .extension import MAX_ID, State, state
 from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm
 from .mail import MailSettings, mailer
 from .models import Visit
+from .rules import Plan
 
 #: Which handbook page explains each section of the plan form.
 HANDBOOK_PAGES = {
@@ -110,7 +111,7 @@ def template_globals() -> dict[str, Any]:
 
 def _page_number() -> int:
     number = request.args.get("page", "1")
-    if not number.isdigit() or not 1 <= int(number) <= 100_000:
+    if not number.isdecimal() or not 1 <= int(number) <= 100_000:
         abort(400, "The page number must be a whole number from 1.")
     return int(number)
 
@@ -135,8 +136,14 @@ def approvals() -> str:
     query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     visits, total = services.page(db_session(), query, number=_page_number(), size=size)
+    st = plugin_state()
+    since = services.waiting_since(db_session(), [v.id for v in visits])
+    now = st.clock()
     return render_template(
-        "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me
+        "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me,
+        form=DecisionForm(), waited={i: services.how_long(now - at) for i, at in since.items()},
+        one_click={v.id for v in visits
+                   if not v.risk_factors and workflow.allowed("authorise", v, me, st.policy.rules.authorisers)},
     )
 
 
@@ -166,10 +173,14 @@ def visit_page(visit_id: int) -> tuple[str, int]:
 
 
 def new_plan() -> Response | tuple[str, int] | str:
+    """A new plan; ``?like=<id>`` copies the family, address, staff and contact of an earlier visit."""
     me = current_person()
     if not me.has("staff"):
         abort(403)
-    return _plan_form(me, None)
+    like = request.args.get("like", "")
+    if like and not (like.isdecimal() and int(like) <= MAX_ID):
+        abort(400, "The visit to copy must be given by its number.")
+    return _plan_form(me, None, like=find_visit(int(like), me) if like else None)
 
 
 def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
@@ -180,7 +191,12 @@ def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
     return _plan_form(me, visit)
 
 
-def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | str:
+#: What "plan another visit like this" copies; dates, checklist and risks are for the new visit to decide.
+COPIED = ("pupil", "address", "postcode", "reason", "reason_other", "second_staff_id", "contact_id",
+          "contact_phone", "language_needs", "agencies")
+
+
+def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = plugin_state(), db_session()
     form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me)
     submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
@@ -189,7 +205,8 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
 
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
-            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me
+            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
+            earlier_actions=recording.open_actions(session, visit=like, including=True) if like else [],
         )
         return page, status
 
@@ -197,11 +214,13 @@ def _plan_form(me: Person, visit: Visit | None) -> Response | tuple[str, int] | 
         if visit is not None:
             form.fill(services.plan_of(visit), st.policy)
             form.version.data = str(visit.version)
+        elif like is not None:
+            form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), st.policy)
         return show()
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     plan, now = form.to_plan(st.policy), st.clock()
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = int(form.version.data) if (form.version.data or "").isdecimal() else None
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         if visit is None:
@@ -253,4 +272,6 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
         return show_visit(visit, me, form=form, status=error.status)
     send_notices()
     flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
+    if request.form.get("next") == "approvals":
+        return redirect(url_for("home_visits.approvals"))
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
