@@ -1,10 +1,13 @@
-"""The feed benchmark still runs (at a tiny size, so it cannot rot); its timings are not judged here."""
+"""The benchmarks still run (at their smallest sizes, so they cannot rot); their timings are not judged here."""
 
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
 from tests.benchmarks import feed as benchmark
+from tests.benchmarks import suite
 
 
 def test_the_benchmark_prints_its_table() -> None:
@@ -21,3 +24,24 @@ def test_the_benchmark_prints_its_table() -> None:
 def test_the_command_line_parses_sizes(capsys) -> None:
     assert benchmark.main(["--sizes", "30", "--repeat", "1", "--size-of", "30"]) == 0
     assert "30" in capsys.readouterr().out
+
+
+def test_the_whole_suite_prints_one_table_with_every_measure(tmp_path: Path) -> None:
+    """``python -m tests.benchmarks --quick``: every measure of issue G has its line, and the JSON too."""
+    out, target = io.StringIO(), tmp_path / "results.json"
+    assert suite.main(["--quick", "--json", str(target)], out=out) == 0
+    text = out.getvalue()
+    results = json.loads(target.read_text())
+    rows = {row["id"]: row for row in results["rows"]}
+    assert set(rows) == set(suite.MEASURES)
+    assert text.count("| measure | plugin | baseline | ratio | goal | result |") == 2
+    for row in results["rows"]:
+        assert f"| {row['measure']} |" in text
+        assert row["result"] in ("pass", "MISS", "report")
+    for fix in results["what_if"]:
+        assert fix["id"] in suite.MEASURES and fix["extra"]["fix"]
+        assert fix["extra"].get("same_page", True) is True  # a fixed page serves what the plugin serves
+        assert fix["extra"].get("same_bytes", True) is True  # and a fixed feed the same calendar
+    assert rows["feed_build"]["extra"]["same_bytes"] is True  # the baseline writes what the plugin writes
+    assert rows["handbook"]["extra"]["same_site"] is True  # so does the plain-Markdown handbook
+    assert results["quick"] is True and results["machine"]["nproc"]

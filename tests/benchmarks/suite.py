@@ -1,0 +1,331 @@
+"""Every benchmark of issue G in one run: one table of plugin against baseline, and the JSON of it.
+
+    python -m tests.benchmarks [--json PATH] [--quick]
+
+Each measure is a ratio against the cheapest thing that does the same job, measured in the same run
+(alternating, so a busy moment hits both), because a shared machine's noise moves absolute figures.
+Timings are best-of-N (noise only ever adds time) except the pages, which are p95 as the issue asks.
+Everything is built in a temporary directory (SQLite) and served on loopback only. ``--quick`` runs
+the smallest sizes, for the smoke test: its figures mean nothing. Exit status 0 whatever the figures.
+
+A second table shows the proposed fixes of :mod:`.whatif`, tried on scratch copies in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from home_visits.calendar import build_feed
+
+from . import data, feed_http, handbook, pages, sweep, whatif
+from .feed import ZONE, baseline, make_events, plugin
+
+GOOGLE_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Sizes:
+    feed: int = 5_000
+    feed_big: int = 20_000
+    feed_repeat: int = 3
+    feed_size_of: int = 2_000
+    history: int = 1_000
+    history_big: int = 100_000
+    page_requests: int = 60
+    page_warmup: int = 3
+    sweep_runs: int = 5
+    http_seconds: float = 2.0
+    http_warmup: float = 0.5
+    http_rounds: int = 3
+    handbook_runs: int = 5
+
+
+FULL = Sizes()
+QUICK = Sizes(feed=60, feed_big=240, feed_repeat=1, feed_size_of=60, history=20, history_big=200, page_requests=4,
+              page_warmup=1, sweep_runs=1, http_seconds=0.2, http_warmup=0.05, http_rounds=1, handbook_runs=1)
+
+
+@dataclass
+class Row:
+    """One line of the table. ``op`` is ``<=`` or ``>=`` against ``limit`` (on the ratio), or ``report``."""
+
+    id: str
+    measure: str
+    plugin: float
+    baseline: float | None
+    unit: str
+    baseline_is: str
+    op: str
+    limit: float | None = None
+    ratio: float | None = None
+    result: str = "report"
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.op == "report":
+            return
+        if self.ratio is None and self.baseline:
+            self.ratio = self.plugin / self.baseline
+        assert self.ratio is not None and self.limit is not None
+        ok = self.ratio <= self.limit if self.op == "<=" else self.ratio >= self.limit
+        self.result = "pass" if ok else "MISS"
+
+
+def _n(count: int) -> str:
+    return f"{count:,}"
+
+
+def _value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value:.3g} s" if value < 100 else f"{value:.0f} s"
+    if unit == "ms":
+        return f"{value * 1000:.1f} ms"
+    if unit == "req/s":
+        return f"{value:,.1f} req/s" if value < 100 else f"{value:,.0f} req/s"
+    if unit == "MB":
+        return f"{value / 1e6:.2f} MB"
+    return f"{value:g} {unit}"
+
+
+def _goal(row: Row) -> str:
+    if row.op == "report":
+        return "report"
+    assert row.limit is not None
+    return f"{'≤' if row.op == '<=' else '≥'} {row.limit:g}"
+
+
+def table(rows: Sequence[Row], *, title: str) -> str:
+    """A Markdown table (so it can go into the README as printed)."""
+    lines = [title, "", "| measure | plugin | baseline | ratio | goal | result |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        baseline_text = f"{_value(row.baseline, row.unit)} ({row.baseline_is})" if row.baseline is not None \
+            else row.baseline_is
+        ratio = "—" if row.ratio is None else f"{row.ratio:.2f}" if row.ratio >= 0.1 else f"{row.ratio:.3f}"
+        lines.append(f"| {row.measure} | {_value(row.plugin, row.unit)} | {baseline_text} | {ratio} | {_goal(row)} "
+                     f"| {'**MISS**' if row.result == 'MISS' else row.result} |")
+    return "\n".join(lines)
+
+
+# --- the measures ---------------------------------------------------------------------------------
+
+
+def _alternate(repeat: int, builds: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Best seconds of each build over ``repeat`` alternating rounds."""
+    best = {name: float("inf") for name in builds}
+    for n in range(repeat):
+        for name in list(builds) if n % 2 == 0 else reversed(list(builds)):
+            began = time.perf_counter()
+            builds[name]()
+            best[name] = min(best[name], time.perf_counter() - began)
+    return best
+
+
+def feed_builds(sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
+    plugin(make_events(200)), baseline(make_events(200))  # imports, caches, the VTIMEZONE rules
+    events, big = make_events(sizes.feed), make_events(sizes.feed_big)
+    log(f"feed build, {_n(sizes.feed)} visits, plugin against bare icalendar")
+    small = _alternate(sizes.feed_repeat, {"plugin": lambda: plugin(events), "baseline": lambda: baseline(events)})
+    log(f"feed build, {_n(sizes.feed_big)} visits")
+    grown = _alternate(sizes.feed_repeat, {"plugin": lambda: plugin(big)})
+    same = plugin(events[:50]) == baseline(events[:50])
+    linear = sizes.feed_big / sizes.feed
+    return [
+        Row("feed_build", f"feed build, {_n(sizes.feed)} visits", small["plugin"], small["baseline"], "s",
+            "bare icalendar calls", "<=", 1.3, extra={"same_bytes": same}),
+        Row("feed_growth", f"feed build, {_n(sizes.feed_big)} / {_n(sizes.feed)} visits", grown["plugin"],
+            small["plugin"], "s", f"{_n(sizes.feed)} visits", "<=", round(linear * 1.1, 2)),
+    ]
+
+
+def feed_memory(sizes: Sizes, log: Callable[[str], None]) -> Row:
+    log(f"peak memory building the {_n(sizes.feed_big)}-visit feed (a fresh process)")
+    done = subprocess.run([sys.executable, "-m", "tests.benchmarks.memory", str(sizes.feed_big)], check=True,
+                          capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    figures = json.loads(done.stdout)
+    return Row("feed_memory", f"peak memory, building the {_n(sizes.feed_big)}-visit feed", figures["peak_after"],
+               figures["peak_before"], "MB", "peak before the build: interpreter, imports, events", "report",
+               extra=figures)
+
+
+def feed_sizes(sizes: Sizes, log: Callable[[str], None]) -> tuple[list[Row], list[Row]]:
+    log(f"feed size, {_n(sizes.feed_size_of)} visits")
+    events = make_events(sizes.feed_size_of)
+    rows, fixes = [], []
+    for detail in ("full", "limited"):
+        body = build_feed(events, name="Home visits", timezone=ZONE, domain="school.example", detail=detail)
+        label = f"feed size, {_n(sizes.feed_size_of)} visits, {detail} detail"
+        rows.append(Row(f"feed_size_{detail}", label, len(body), GOOGLE_LIMIT, "MB", "Google's limit", "<=", 1.0))
+        fixes.append(Row(f"feed_size_{detail}", label + ", without CREATED, LAST-MODIFIED, URL",
+                         len(whatif.trimmed(body)), GOOGLE_LIMIT, "MB", "Google's limit", "<=", 1.0))
+    return rows, fixes
+
+
+def page_rows(small: data.Database, big: data.Database, sizes: Sizes, log: Callable[[str], None], *,
+              fixed: bool = False, scratch: Path | None = None, served: dict[str, str] | None = None) -> list[Row]:
+    """The pages' p95 rows; ``served`` collects what each page served from the big database, and
+    with ``fixed`` each row says whether the fixed page served the same."""
+    if fixed:
+        assert scratch is not None
+        log("pages with the proposed indexes, UNION paging and directory (scratch copies)")
+        copies = []
+        for db in (small, big):
+            path = db.copy_to(scratch / f"pages-{db.history}")
+            whatif.add_indexes(path)
+            copies.append(data.Database(path.parent, db.history, db.current))
+        small, big = copies
+    else:
+        log(f"pages, p95 of {sizes.page_requests} requests each, {_n(big.history)} against {_n(small.history)}")
+    figures, digests = pages.measure(small, big, requests=sizes.page_requests, warmup=sizes.page_warmup,
+                                     fixed=fixed)
+    served = {} if served is None else served
+    if not fixed:
+        served.update(digests)
+    return [
+        Row(f"page_{page.id}", f"{page.name} p95, {_n(big.history)} past visits", figures[page.name][0],
+            figures[page.name][1], "ms", f"{_n(small.history)} past visits", "<=", 1.5,
+            extra={"same_page": served.get(page.name) == digests[page.name]} if fixed else {})
+        for page in pages.PAGES
+    ]
+
+
+def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: Path,
+              log: Callable[[str], None]) -> Row:
+    log(f"escalation sweep, {_n(big.history)} against {_n(small.history)} past visits, {data.ACTIVE} out")
+    big_s, small_s, emails = sweep.measure(small, big, scratch, runs=sizes.sweep_runs)
+    return Row("sweep", f"escalation sweep, {_n(big.history)} past visits and {data.ACTIVE} out", big_s, small_s,
+               "s", f"{_n(small.history)} past visits", "<=", 1.5, extra={"emails_per_sweep": emails})
+
+
+def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None], *, fixed: bool = False,
+              served: dict[str, str] | None = None) -> list[Row]:
+    what = " with the proposed fixes" if fixed else ""
+    log(f"feed over HTTP{what}: waitress on loopback, {feed_http.CLIENTS} clients")
+    figures, digest = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup,
+                                        rounds=sizes.http_rounds, fixed=fixed)
+    events: dict[str, object] = {"feed_events": int(figures["feed_events"]), "feed_bytes": int(figures["feed_bytes"])}
+    if served is not None:
+        if fixed:
+            events["same_bytes"] = served.get("feed") == digest
+        else:
+            served["feed"] = digest
+    clients = f"{feed_http.CLIENTS} clients"
+    return [
+        Row("feed_304", f"feed 304 revalidation, {clients}, waitress", figures["feed_304"], figures["bare_304"],
+            "req/s", "bare Flask 304 route", ">=", 0.7, extra=dict(events)),
+        Row("feed_200", f"feed 200, unchanged data ({events['feed_events']} events), {clients}", figures["feed_200"],
+            figures["bare_200"], "req/s", "same bytes from memory", ">=", 0.7, extra=dict(events)),
+    ]
+
+
+def handbook_rows(work: Path, sizes: Sizes, log: Callable[[str], None]) -> tuple[Row, Row]:
+    log("handbook build (mkdocs build --strict), macros against plain Markdown")
+    real, plain, lazy, same = handbook.measure(work, runs=sizes.handbook_runs)
+    label = "handbook build (mkdocs build --strict)"
+    return (Row("handbook", label, real, plain, "s", "same pages as plain Markdown", "<=", 1.5,
+                extra={"same_site": same}),
+            Row("handbook", label + ", lazy home_visits/__init__", lazy, plain, "s", "same pages as plain Markdown",
+                "<=", 1.5, extra={"same_site": same}))
+
+
+# --- the run ----------------------------------------------------------------------------------------
+
+
+MEASURES = ("feed_build", "feed_growth", "feed_304", "feed_200", *(f"page_{page.id}" for page in pages.PAGES),
+            "sweep", "handbook", "feed_size_full", "feed_size_limited", "feed_memory")
+#: What each proposed fix is, by the measure it is tried on.
+FIXES = {
+    "feed_304": "one Core query for token, marker and overdue count; find a person by id from a dict; "
+                "security headers worked out once, left off 304s",
+    "feed_200": "as above, and the built bytes cached by ETag",
+    "page_my_visits": "UNION of three index-ordered LIMITed scans; indexes (second_staff_id|contact_id, "
+                      "starts_at, id); directory from a dict",
+    "page_all_visits": "index (starts_at, id); directory from a dict",
+    "page_approvals": "directory from a dict",
+    "page_dashboard": "directory from a dict",
+    "handbook": "lazy home_visits/__init__.py (no Flask, SQLAlchemy, Alembic for the macros)",
+    "feed_size_full": "leave out the optional CREATED, LAST-MODIFIED and URL",
+    "feed_size_limited": "leave out the optional CREATED, LAST-MODIFIED and URL",
+}
+
+
+def machine() -> dict[str, object]:
+    model = ""
+    try:
+        done = subprocess.run(["lscpu"], capture_output=True, text=True, check=False)
+        model = next((line.split(":", 1)[1].strip() for line in done.stdout.splitlines()
+                      if line.startswith("Model name")), "")
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model or platform.processor(), "python": platform.python_version(),
+            "system": platform.platform(), "load_average": os.getloadavg()}
+
+
+def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, object]:
+    began, started = time.perf_counter(), datetime.now(timezone.utc)
+    rows: list[Row] = []
+    fixes: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="home-visits-bench-") as temp:
+        work = Path(temp)
+        rows += feed_builds(sizes, log)
+        rows.append(feed_memory(sizes, log))
+        size_rows, size_fixes = feed_sizes(sizes, log)
+        rows += size_rows
+        fixes += size_fixes
+        log(f"building the databases: {_n(sizes.history)} and {_n(sizes.history_big)} past visits")
+        small = data.build(work / "small", sizes.history)
+        big = data.build(work / "big", sizes.history_big)
+        served: dict[str, str] = {}
+        rows += page_rows(small, big, sizes, log, served=served)
+        fixes += page_rows(small, big, sizes, log, fixed=True, scratch=work / "fixed", served=served)
+        rows.append(sweep_row(small, big, sizes, work / "sweep", log))
+        rows += http_rows(small, sizes, log, served=served)
+        fixes += http_rows(small, sizes, log, fixed=True, served=served)
+        handbook_row, handbook_fix = handbook_rows(work / "handbook", sizes, log)
+        rows.append(handbook_row)
+        fixes.append(handbook_fix)
+    rows.sort(key=lambda row: MEASURES.index(row.id))
+    fixes.sort(key=lambda row: MEASURES.index(row.id))
+    seconds = time.perf_counter() - began
+    info = machine()
+    print(table(rows, title=f"Home visits benchmarks, {started:%Y-%m-%d}, {info['nproc']} CPUs ({info['cpu']}), "
+                            f"{seconds:.0f} s"), file=out)
+    print("", file=out)
+    print(table(fixes, title="Proposed fixes, tried on scratch copies in the same run (not in the plugin)"), file=out)
+    for fix in fixes:
+        fix.extra["fix"] = FIXES.get(fix.id, "")
+    return {"date": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "quick": sizes == QUICK,
+            "sizes": asdict(sizes), "machine": info, "rows": [asdict(row) for row in rows],
+            "what_if": [asdict(row) for row in fixes]}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    parser.add_argument("--quick", action="store_true", help="smallest sizes (the smoke test); figures mean nothing")
+    args = parser.parse_args(argv)
+    out = out or sys.stdout
+
+    began = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"... {time.perf_counter() - began:5.0f} s  {message}", file=sys.stderr, flush=True)
+
+    results = run(QUICK if args.quick else FULL, out=out, log=log)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    return 0
