@@ -128,14 +128,14 @@ def test_a_change_gives_a_new_etag_and_a_grown_sequence(app: Flask, login: Any, 
 
 
 def test_cancelled_visits_stay_14_days_then_leave(app: Flask, login: Any, create_visit: Any, clock: Any) -> None:
-    visit = create_visit(state_="cancelled")
+    visit = create_visit(state_="cancelled")  # cancelled on Monday 2 March at 08:00
     client = login("alex")
     url = new_link(client)
     uid = f"home-visit-{visit.id}@school.example"
     assert str(events(client.get(url).data)[uid]["STATUS"]) == "CANCELLED"
-    clock.advance(days=13, hours=23)
+    clock.advance(days=14, hours=15)  # Monday 16 March, 23:00: still the fourteenth day's feed
     assert uid in events(client.get(url).data)
-    clock.advance(hours=2)
+    clock.advance(hours=2)  # after midnight the feed's window moves on
     assert uid not in events(client.get(url).data)
 
 

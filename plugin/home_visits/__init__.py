@@ -1,18 +1,34 @@
-"""Home visits: plan, authorise and keep staff safe on home visits, inside a Flask school portal."""
+"""Home visits: plan, authorise and keep staff safe on home visits, inside a Flask school portal.
 
-from .directory import AttributeDirectory, Directory, Person
-from .extension import HomeVisits
-from .policy import Policy, PolicyError, load_policy
+Names are imported on first use, so ``home_visits.policy`` (which the handbook build reads) loads
+without Flask or SQLAlchemy.
+"""
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .directory import AttributeDirectory, Directory, Person
+    from .extension import HomeVisits
+    from .policy import Policy, PolicyError, load_policy
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AttributeDirectory",
-    "Directory",
-    "HomeVisits",
-    "Person",
-    "Policy",
-    "PolicyError",
-    "__version__",
-    "load_policy",
-]
+_HOMES = {
+    "AttributeDirectory": ".directory",
+    "Directory": ".directory",
+    "Person": ".directory",
+    "HomeVisits": ".extension",
+    "Policy": ".policy",
+    "PolicyError": ".policy",
+    "load_policy": ".policy",
+}
+
+__all__ = ["AttributeDirectory", "Directory", "HomeVisits", "Person", "Policy", "PolicyError", "__version__",
+           "load_policy"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,7 +63,13 @@ class AttributeDirectory:
         )
 
     def find(self, person_id: str) -> Person | None:
-        return next((p for p in self.staff() if p.id == person_id), None)
+        if self._users is None:
+            return None
+        for user in self._users():
+            if str(user.get_id()) == person_id:
+                person = self.person(user)
+                return person if person.roles else None
+        return None
 
     def staff(self) -> list[Person]:
         if self._users is None:

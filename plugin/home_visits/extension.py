@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,6 +14,8 @@ from typing import Any
 from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict
 
 from . import config, db, headers
 from .directory import AttributeDirectory, Directory
@@ -33,6 +36,8 @@ class State:
     directory: Directory
     #: What "now" is; tests and simulations replace it with a controlled clock.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    #: Recently built calendar feeds by ETag key, so many subscribers of one feed cost one build.
+    feed_cache: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)
 
 
 class HomeVisits:
@@ -87,6 +92,7 @@ class HomeVisits:
         app.url_value_preprocessor(_limit_body)
         app.url_value_preprocessor(_refuse_impossible_ids)
         app.after_request(_add_security_headers)
+        app.register_error_handler(StaleDataError, _changed_meanwhile)
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
         _redact_request_logs()
@@ -111,11 +117,12 @@ def _limit_body(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
     if limit is None:
         return
     limit = limit if host is None else min(limit, host)
+    if (request.content_length or 0) > limit:  # declared too large: refused before any view runs
+        abort(413)
     try:
-        request.max_content_length = limit  # Flask 3.1: a per-request limit, streamed bodies included
-    except AttributeError:  # Flask 3.0: the property is read-only; refuse a declared oversize body
-        if (request.content_length or 0) > limit:
-            abort(413)
+        request.max_content_length = limit  # Flask 3.1: a per-request limit, for streamed bodies too
+    except AttributeError:  # Flask 3.0: the property is read-only; the Content-Length check above holds
+        pass
 
 
 def _refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
@@ -125,6 +132,17 @@ def _refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None)
         isinstance(value, int) and not 0 <= value <= MAX_ID for value in values.values()
     ):
         abort(404)
+
+
+def _changed_meanwhile(error: StaleDataError) -> Response:
+    """Two people saved the same visit at the same moment and the version column stopped the second
+    (say two leaders pressed Authorise together): a 409 that says so, never a 500. Outside the plugin's
+    routes the error goes on to the host's own handling, as before."""
+    if not _is_plugin_request():
+        raise error
+    return Conflict(
+        "Someone else changed this visit at the same moment. Open it again to see what they did, then try again."
+    ).get_response()
 
 
 def _add_security_headers(response: Response) -> Response:

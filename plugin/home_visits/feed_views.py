@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time, timedelta, timezone
 
 from flask import Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
@@ -13,6 +13,8 @@ from .calendar import build_feed
 from .views import current_person, db_session, plugin_state, public_url
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+#: Built feeds kept per process: one per subscriber of a personal feed, one for all approvers.
+FEED_CACHE_SIZE = 32
 
 
 class LinkForm(FlaskForm):
@@ -44,22 +46,27 @@ def subscribe() -> tuple[str, int, dict[str, str]]:
 
 
 def feed(token: str) -> Response:
-    st, session = plugin_state(), db_session()
-    row = feeds.lookup(session, token)
-    person = st.directory.find(row.person_id) if row else None
-    if row is None or person is None or not person.roles:
+    """The feed Outlook polls: one query decides between 304 and a (cached) 200."""
+    st, config = plugin_state(), current_app.config
+    policy, now = st.policy, st.clock()
+    grace = timedelta(minutes=policy.rules.grace_minutes)
+    with st.engine.connect() as connection:
+        polled = feeds.poll(connection, token, late=now - grace)
+    person = st.directory.find(polled.person_id) if polled else None
+    if polled is None or person is None:
         abort(404)
-    config, policy, now = current_app.config, st.policy, st.clock()
     scope = feeds.scope_for(person, policy.rules.authorisers)
     window = window_from_config()
     settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
                      config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone))
-    counter, changed_at = feeds.marker(session)
     today = now.astimezone(policy.zone).date()
-    tag = feeds.etag(counter, row, today.isoformat(), settings, feeds.overdue_now(session, policy, now))
-    # The window slides at midnight, so the feed can change then without any visit changing.
+    tag = feeds.etag(polled, scope, today.isoformat(), settings)
+    # The window moves at midnight, and visits go overdue with no change to any record.
     midnight = datetime.combine(today, time(0), tzinfo=policy.zone).astimezone(timezone.utc)
-    last_modified = max(changed_at, midnight).replace(microsecond=0)
+    moments = [polled.changed_at, midnight]
+    if polled.latest_overdue:
+        moments.append(polled.latest_overdue + grace)
+    last_modified = max(moments).replace(microsecond=0)
     headers = {"Cache-Control": "private, no-cache", "Content-Type": "text/calendar; charset=utf-8"}
     if request.if_none_match:
         fresh = request.if_none_match.contains(tag)
@@ -68,7 +75,14 @@ def feed(token: str) -> Response:
     if fresh:
         response = Response(status=304, headers=headers)
     else:
-        response = Response(feed_bytes(window, person_id=None if scope == feeds.ALL else person.id), headers=headers)
+        person_id = None if scope == feeds.ALL else person.id
+        key = (polled.counter, person_id, today, settings, polled.overdue)  # what the ETag stands for
+        body = st.feed_cache.get(key)
+        if body is None:
+            body = st.feed_cache[key] = feed_bytes(window, person_id=person_id)
+            while len(st.feed_cache) > FEED_CACHE_SIZE:
+                st.feed_cache.popitem(last=False)
+        response = Response(body, headers=headers)
     response.set_etag(tag)
     response.last_modified = last_modified
     return response
@@ -78,7 +92,10 @@ def feed_bytes(window: feeds.Window, *, person_id: str | None) -> bytes:
     """The feed for every visit (``person_id`` None) or one person's, as the config asks."""
     st, config = plugin_state(), current_app.config
     now = st.clock()
-    visits = feeds.visits_in_window(db_session(), now=now, window=window, person_id=person_id)
+    # The window is counted from the school's midnight, so the feed holds the same visits all day
+    # and its ETag (which carries the date) stays true.
+    midnight = datetime.combine(now.astimezone(st.policy.zone).date(), time(0), tzinfo=st.policy.zone)
+    visits = feeds.visits_in_window(db_session(), now=midnight, window=window, person_id=person_id)
 
     def link(visit_id: int) -> str:
         return public_url("home_visits.visit", visit_id=visit_id)

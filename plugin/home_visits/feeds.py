@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import safety, workflow
 from .calendar import FeedEvent, Staff
 from .directory import Directory, Person
-from .models import ChangeMarker, FeedToken, Visit
+from .models import ChangeMarker, FeedToken, UTCDateTime, Visit
 from .policy import Policy
 
 ALL, OWN = "all", "own"
@@ -67,34 +67,47 @@ def issue(session: Session, person: Person, *, scope: str, now: datetime) -> str
     return token
 
 
-def lookup(session: Session, token: str) -> FeedToken | None:
-    """The live token row for ``token``, or ``None`` (unknown and revoked look the same)."""
+@dataclass(frozen=True)
+class Poll:
+    """What answering one feed request needs to know before deciding between 304 and 200."""
+
+    token_id: int
+    person_id: str
+    #: The change marker: grows with every change to any visit.
+    counter: int
+    changed_at: datetime
+    #: How many visits are overdue now. While the counter stands still no visit changes, so the
+    #: overdue set can only grow: its size is enough to tell when it changed.
+    overdue: int
+    #: The latest expected return among them (the last to go overdue did so ``grace`` after it).
+    latest_overdue: datetime | None
+
+
+def poll(connection: Connection, token: str, *, late: datetime) -> Poll | None:
+    """One query for a feed request: the live token, the change marker and the overdue count.
+    ``None`` for an unknown or revoked token. ``late`` is now minus the grace minutes."""
     if not 20 <= len(token) <= 100:
         return None
     digest = hash_token(token)
-    row = session.scalar(select(FeedToken).where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None)))
+    late_visits = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= late)
+    overdue = select(func.count()).select_from(Visit).where(*late_visits).scalar_subquery()
+    latest = select(func.max(Visit.expected_return)).where(*late_visits).scalar_subquery()
+    row = connection.execute(
+        select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter,
+               ChangeMarker.changed_at, overdue.label("overdue"), latest.label("latest"))
+        .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
+        .where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None))
+    ).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    return row
+    latest_overdue = UTCDateTime().process_result_value(row.latest, connection.dialect) if row.latest else None
+    return Poll(row.id, row.person_id, row.counter, row.changed_at, row.overdue, latest_overdue)
 
 
-def marker(session: Session) -> tuple[int, datetime]:
-    """The change marker: (counter, when any visit last changed)."""
-    row = session.execute(select(ChangeMarker.counter, ChangeMarker.changed_at).where(ChangeMarker.id == 1)).one()
-    return row.counter, row.changed_at
-
-
-def overdue_now(session: Session, policy: Policy, now: datetime) -> list[int]:
-    """Ids of visits overdue at ``now``: overdue is derived, so the feed's ETag must follow it."""
-    late = now - timedelta(minutes=policy.rules.grace_minutes)
-    query = select(Visit.id).where(Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= late)
-    return list(session.scalars(query.order_by(Visit.id)))
-
-
-def etag(counter: int, token: FeedToken, day: str, settings: str, overdue: list[int]) -> str:
-    """Changes whenever what the feed would hold can change: data, the day (the window slides),
-    settings, and which visits are overdue."""
-    raw = f"{counter}|{token.id}|{token.scope}|{day}|{settings}|{overdue}".encode()
+def etag(poll: Poll, scope: str, day: str, settings: str) -> str:
+    """Changes whenever what the feed would hold can change: data, the day (the window moves at
+    midnight), settings, and how many visits are overdue."""
+    raw = f"{poll.counter}|{poll.token_id}|{scope}|{day}|{settings}|{poll.overdue}".encode()
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
@@ -140,7 +153,6 @@ def feed_event(
         starts_at=visit.starts_at,
         ends_at=visit.expected_return,
         updated_at=visit.updated_at,
-        created_at=visit.created_at,
         reason=reason.title if reason else (visit.reason_other or "other"),
         pupil_initials=visit.pupil_initials,
         lead=staff(visit.lead_id) or Staff(visit.lead_id),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,6 +15,8 @@ from .record_forms import ConfirmForm, CorrectionForm, RecordForm
 from .records import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text
 from .views import current_person, db_session, find_visit, mail_context, plugin_state
 
+#: A path on this portal: printable ASCII, no backslash, not "//" (browsers read "/\\x" and "/<tab>/x" as "//x").
+LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
 #: Problems about a group of rows, shown at the group's fieldset rather than beside one field.
 GROUPS = ("present", "observations", "actions")
 FIELD_FOR_RECORD = {"started_at": "started", "ended_at": "ended"}
@@ -189,4 +193,4 @@ def action_done(action_id: int) -> Response:
     session.commit()
     flash("Action marked as done.")
     target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home_visits.my_visits"))
+    return redirect(target if LOCAL_PATH.fullmatch(target) else url_for("home_visits.my_visits"))

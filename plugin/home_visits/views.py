@@ -96,6 +96,22 @@ def send_notices() -> None:
     notices.deliver(db_session(), mail_context(), plugin_state().clock())
 
 
+def _people_lookup() -> Any:
+    """``person(id)`` for templates: each person looked up once per request."""
+    if "home_visits_people" not in g:
+        g.home_visits_people = {}
+    cache, directory = g.home_visits_people, plugin_state().directory
+
+    def person(person_id: str | None) -> Person | None:
+        if not person_id:
+            return None
+        if person_id not in cache:
+            cache[person_id] = directory.find(person_id)
+        return cache[person_id]
+
+    return person
+
+
 def template_globals() -> dict[str, Any]:
     st = plugin_state()
     return {
@@ -104,7 +120,7 @@ def template_globals() -> dict[str, Any]:
         "handbook_pages": HANDBOOK_PAGES,
         "state_labels": workflow.LABELS,
         "policy": st.policy,
-        "person": lambda person_id: st.directory.find(person_id) if person_id else None,
+        "person": _people_lookup(),
         "local": lambda moment: moment.astimezone(st.policy.zone) if moment else None,
     }
 
@@ -119,9 +135,12 @@ def _page_number() -> int:
 def my_visits() -> str:
     me = current_person()
     everyone = request.args.get("scope") == "all" and _sees_all(me)
-    query = services.visible_to(me, everyone=everyone).order_by(Visit.starts_at.desc(), Visit.id.desc())
     size = current_app.config["HOME_VISITS_PER_PAGE"]
-    visits, total = services.page(db_session(), query, number=_page_number(), size=size)
+    if everyone:
+        query = services.visible_to(me, everyone=True).order_by(Visit.starts_at.desc(), Visit.id.desc())
+        visits, total = services.page(db_session(), query, number=_page_number(), size=size)
+    else:
+        visits, total = services.my_page(db_session(), me, number=_page_number(), size=size)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, page=_page_number(), size=size,
         everyone=everyone, can_see_all=_sees_all(me), me=me, form=SafetyForm(),

@@ -40,7 +40,7 @@ def make_events(count: int, *, start: datetime = datetime(2026, 1, 5, 8, tzinfo=
         events.append(FeedEvent(
             visit_id=1000 + i, sequence=i % 4, state=STATES[i % len(STATES)],
             starts_at=starts, ends_at=starts + timedelta(minutes=45 + 15 * (i % 3)),
-            updated_at=starts - timedelta(days=2, minutes=i % 600), created_at=starts - timedelta(days=9),
+            updated_at=starts - timedelta(days=2, minutes=i % 600),
             reason=REASONS[i % len(REASONS)], pupil_initials="J.S." if i % 2 else "A.B.-K.",
             lead=PEOPLE[i % 5], second=PEOPLE[(i + 1) % 5] if i % 4 else None,
             contact=Staff("School office", "0113 496 0000"), address=f"{i % 200 + 1} Example Road, Leeds",
@@ -80,7 +80,6 @@ def baseline(events: Sequence[FeedEvent], *, name: str = "Home visits") -> bytes
         vevent.add("uid", f"home-visit-{event.visit_id}@school.example")
         vevent.add("sequence", event.sequence)
         vevent.add("dtstamp", event.updated_at)
-        vevent.add("created", event.created_at)
         vevent.add("last-modified", event.updated_at)
         vevent.add("dtstart", event.starts_at.astimezone(tz))
         vevent.add("dtend", event.ends_at.astimezone(tz))
@@ -88,7 +87,6 @@ def baseline(events: Sequence[FeedEvent], *, name: str = "Home visits") -> bytes
         vevent.add("summary", summary(event))
         vevent.add("location", location(event))
         vevent.add("description", description(event, ZONE))
-        vevent.add("url", event.url)
         cal.add_component(vevent)
     return cal.to_ical(sorted=False)
 
