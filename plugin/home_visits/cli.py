@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -79,20 +81,28 @@ def escalate() -> None:
         raise SystemExit(1)
 
 
-@home_visits_cli.command("remind")
-@with_appcontext
-def remind() -> None:
-    """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
+def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
+    """Queue a job's plan emails, send them, and note that the job ran."""
     from .escalation import record_run
-    from .notices import deliver, reminders
+    from .notices import deliver
     from .views import mail_context
 
     st = state(current_app)
     with st.sessions() as session:
         context, now = mail_context(), st.clock()
-        queued = reminders(session, context, now)
+        queued = queue(session, context, now)
         sent = deliver(session, context, now)
-        record_run(session, "remind", now, f"{queued} reminders queued")
+        record_run(session, job, now, f"queued: {queued}")
+    return queued, sent
+
+
+@home_visits_cli.command("remind")
+@with_appcontext
+def remind() -> None:
+    """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
+    from .notices import reminders
+
+    queued, sent = _plan_emails("remind", reminders)
     click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed.")
 
 
@@ -100,16 +110,9 @@ def remind() -> None:
 @with_appcontext
 def digest_command() -> None:
     """Email the office today's visits (once a day, only when there are visits). Run each morning."""
-    from .escalation import record_run
-    from .notices import deliver, digest
-    from .views import mail_context
+    from .notices import digest
 
-    st = state(current_app)
-    with st.sessions() as session:
-        context, now = mail_context(), st.clock()
-        queued = digest(session, context, now)
-        sent = deliver(session, context, now)
-        record_run(session, "digest", now, "queued" if queued else "nothing new")
+    queued, sent = _plan_emails("digest", digest)
     click.echo(f"Digest: {'queued' if queued else 'nothing to send'}; {sent.sent} sent, {sent.failed} failed.")
 
 

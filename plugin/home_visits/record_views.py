@@ -31,6 +31,15 @@ def _reader(visit_id: int) -> tuple[Person, Visit]:
     return me, visit
 
 
+def _written(visit_id: int) -> tuple[Person, Visit, VisitRecord]:
+    """The reader, the visit and its record (404 when there is none yet)."""
+    me, visit = _reader(visit_id)
+    record = recording.record_of(db_session(), visit)
+    if record is None:
+        abort(404)
+    return me, visit, record
+
+
 def record_page(visit_id: int) -> Response | tuple[str, int]:
     me, visit = _reader(visit_id)
     session = db_session()
@@ -121,11 +130,8 @@ def _send_incident(visit: Visit) -> None:
 
 
 def correct(visit_id: int) -> Response | tuple[str, int]:
-    me, visit = _reader(visit_id)
+    me, visit, record = _written(visit_id)
     st, session = plugin_state(), db_session()
-    record = recording.record_of(session, visit)
-    if record is None:
-        abort(404)
     form = CorrectionForm()
     if not form.validate():
         return _show(me, visit, record, correction=form, status=400 if "csrf_token" in form.errors else 422)
@@ -142,11 +148,8 @@ def correct(visit_id: int) -> Response | tuple[str, int]:
 
 
 def confirm(visit_id: int) -> Response | tuple[str, int]:
-    me, visit = _reader(visit_id)
+    me, visit, record = _written(visit_id)
     st, session = plugin_state(), db_session()
-    record = recording.record_of(session, visit)
-    if record is None:
-        abort(404)
     form = ConfirmForm()
     if not form.validate():
         return _show(me, visit, record, confirm=form, status=400 if "csrf_token" in form.errors else 422)

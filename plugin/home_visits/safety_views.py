@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from sqlalchemy import or_, select
@@ -14,20 +16,26 @@ from .models import Alert, JobRun, Visit
 from .views import current_person, db_session, find_visit, mail_context, plugin_state, show_visit
 
 
-def _move(visit_id: int, action: str, message: str) -> Response:
+def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: str = "home_visits.visit") -> Response:
+    """A one-tap button: check the CSRF token, call ``act(session, visit, actor=, policy=, now=)``,
+    say ``message`` and go back; a move that is not allowed gets its status and plain reason."""
     me = current_person()
     visit = find_visit(visit_id, me)
     if not SafetyForm().validate():
         abort(400, "The request was incomplete or expired: reload the page and try again.")
     st, session = plugin_state(), db_session()
     try:
-        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock())
+        act(session, visit, actor=me, policy=st.policy, now=st.clock())
         session.commit()
     except workflow.WorkflowError as error:
         session.rollback()
         abort(error.status, str(error))
     flash(message)
-    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+    return redirect(url_for(back_to, visit_id=visit.id) if back_to == "home_visits.visit" else url_for(back_to))
+
+
+def _move(visit_id: int, action: str, message: str) -> Response:
+    return _one_tap(visit_id, partial(services.decide, action=action), message)
 
 
 def check_out(visit_id: int) -> Response:
@@ -61,19 +69,9 @@ def extend(visit_id: int) -> Response | tuple[str, int]:
 
 
 def acknowledge(visit_id: int) -> Response:
-    me = current_person()
-    visit = find_visit(visit_id, me)
-    if not SafetyForm().validate():
-        abort(400, "The request was incomplete or expired: reload the page and try again.")
-    st, session = plugin_state(), db_session()
-    try:
-        services.acknowledge(session, visit, actor=me, policy=st.policy, now=st.clock())
-        session.commit()
-    except workflow.WorkflowError as error:
-        session.rollback()
-        abort(error.status, str(error))
-    flash("You are handling this alert; no further alerts will be sent for this visit.")
-    return redirect(url_for("home_visits.dashboard"))
+    return _one_tap(visit_id, services.acknowledge,
+                    "You are handling this alert; no further alerts will be sent for this visit.",
+                    back_to="home_visits.dashboard")
 
 
 def alert_now(visit_id: int) -> Response:

@@ -6,7 +6,6 @@ Create Date: 2026-11-22
 """
 
 from alembic import op
-import sqlalchemy as sa
 
 revision = '0006'
 down_revision = '0005'
