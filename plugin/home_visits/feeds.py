@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import safety, workflow
@@ -83,21 +83,24 @@ class Poll:
     latest_overdue: datetime | None
 
 
+_LATE = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= bindparam("late", type_=UTCDateTime()))
+#: Built once: the live token, the change marker and the overdue count in one round trip.
+POLL = (
+    select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter, ChangeMarker.changed_at,
+           select(func.count()).select_from(Visit).where(*_LATE).scalar_subquery().label("overdue"),
+           select(func.max(Visit.expected_return)).where(*_LATE).scalar_subquery().label("latest"))
+    .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
+    .where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
+)
+
+
 def poll(connection: Connection, token: str, *, late: datetime) -> Poll | None:
     """One query for a feed request: the live token, the change marker and the overdue count.
     ``None`` for an unknown or revoked token. ``late`` is now minus the grace minutes."""
     if not 20 <= len(token) <= 100:
         return None
-    digest = hash_token(token)
-    late_visits = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= late)
-    overdue = select(func.count()).select_from(Visit).where(*late_visits).scalar_subquery()
-    latest = select(func.max(Visit.expected_return)).where(*late_visits).scalar_subquery()
-    row = connection.execute(
-        select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter,
-               ChangeMarker.changed_at, overdue.label("overdue"), latest.label("latest"))
-        .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
-        .where(FeedToken.token_hash == digest, FeedToken.revoked_at.is_(None))
-    ).first()
+    digest = hash_token(token)  # the row is found by FeedToken.token_hash == digest, never by the token
+    row = connection.execute(POLL, {"digest": digest, "late": late}).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     latest_overdue = UTCDateTime().process_result_value(row.latest, connection.dialect) if row.latest else None

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,16 +40,16 @@ class Server:
     app: Flask
     url: str
     feed_path: str
+    #: The fixes of :mod:`.whatif` in this server ("" for the plugin as it is).
+    fixes: str = ""
 
 
 @contextmanager
 def serve(db: Database, *, fixed: bool = False) -> Iterator[Server]:
     """The host portal on ``db`` under waitress on a free loopback port, with a live feed link for an
-    approver (who sees every visit); ``fixed``: with the proposed fixes of :mod:`.whatif`."""
+    approver (who sees every visit); ``fixed``: with the fixes of :mod:`.whatif`."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = make_host(Path(db.instance))
-    if fixed:
-        whatif.apply(app, feed=True)
     st = state(app)
     with st.sessions() as session:
         token = feeds.issue(session, st.directory.find(APPROVER_IDS[0]), scope=feeds.ALL, now=NOW)
@@ -58,7 +58,8 @@ def serve(db: Database, *, fixed: bool = False) -> Iterator[Server]:
     thread = threading.Thread(target=server.run, name="benchmark-waitress", daemon=True)
     thread.start()
     try:
-        yield Server(app, f"http://127.0.0.1:{server.effective_port}", f"/home-visits/calendar/{token}.ics")
+        with whatif.applied(app) if fixed else nullcontext("") as fixes:
+            yield Server(app, f"http://127.0.0.1:{server.effective_port}", f"/home-visits/calendar/{token}.ics", fixes)
     finally:
         _stop(server, thread)
         dispose(app)
@@ -96,9 +97,9 @@ def _expect(result: dict[str, object], status: str, what: str) -> float:
 
 
 def measure(db: Database, *, seconds: float, warmup: float, rounds: int,
-            fixed: bool = False) -> tuple[dict[str, float], str]:
-    """Best requests/s over ``rounds`` of each: the feed's 304 and 200, and their bare routes; and a
-    digest of the feed as served."""
+            fixed: bool = False) -> tuple[dict[str, float], str, str]:
+    """Best requests/s over ``rounds`` of each: the feed's 304 and 200, and their bare routes; a
+    digest of the feed as served; and the fixes applied (``fixed``)."""
     import requests
 
     with serve(db, fixed=fixed) as server:
@@ -119,4 +120,4 @@ def measure(db: Database, *, seconds: float, warmup: float, rounds: int,
                 best[name] = max(best[name], _expect(result, status, name))
         best["feed_bytes"] = float(len(first.content))
         best["feed_events"] = float(first.content.count(b"BEGIN:VEVENT"))
-        return best, hashlib.sha256(first.content).hexdigest()
+        return best, hashlib.sha256(first.content).hexdigest(), server.fixes

@@ -101,20 +101,13 @@ def same_site(one: Path, other: Path) -> bool:
     )
 
 
-def measure(work: Path, *, runs: int) -> tuple[float, float, float, bool]:
-    """Best seconds of ``runs`` builds: the real handbook, the plain-Markdown copy, and the real
-    handbook with the proposed lazy package ``__init__`` (:func:`.whatif.lazy_package`); and whether
-    all three wrote the same site."""
-    from .whatif import lazy_package
-
+def measure(work: Path, *, runs: int) -> tuple[float, float, bool]:
+    """Best seconds of ``runs`` builds of the real handbook and of the plain-Markdown copy, and
+    whether both wrote the same site."""
     real, plain = prepare(work)
-    lazy = {"PYTHONPATH": os.pathsep.join(filter(None, [str(lazy_package(work / "lazy")),
-                                                         os.environ.get("PYTHONPATH", "")]))}
-    builds = {"real": (real, {}), "plain": (plain, {}), "lazy": (real, lazy)}
+    builds = {"real": real, "plain": plain}
     times: dict[str, list[float]] = {name: [] for name in builds}
     for n in range(runs):
         for name in list(builds) if n % 2 == 0 else reversed(list(builds)):
-            config, env = builds[name]
-            times[name].append(_build(config, work / f"site-{name}", **env))
-    same = same_site(work / "site-real", work / "site-plain") and same_site(work / "site-real", work / "site-lazy")
-    return min(times["real"]), min(times["plain"]), min(times["lazy"]), same
+            times[name].append(_build(builds[name], work / f"site-{name}"))
+    return min(times["real"]), min(times["plain"]), same_site(work / "site-real", work / "site-plain")

@@ -6,13 +6,11 @@ would open them, alternating between the two databases so that a busy moment hit
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import whatif
 from .data import Database
 from .host import APPROVER_IDS, OFFICE_IDS, dispose, logged_in, make_host
 
@@ -40,16 +38,11 @@ def p95(samples: Sequence[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def measure(small: Database, big: Database, *, requests: int = 60, warmup: int = 3,
-            fixed: bool = False) -> tuple[dict[str, tuple[float, float]], dict[str, str]]:
-    """p95 seconds of each page on ``small`` and on ``big``: {page name: (big, small)}, and a digest of
-    each page as served from ``big`` (so a fix can be shown to serve the same page);
-    ``fixed``: with the proposed fixes of :mod:`.whatif` (give it databases with its indexes)."""
+def measure(small: Database, big: Database, *, requests: int = 60,
+            warmup: int = 3) -> dict[str, tuple[float, float]]:
+    """p95 seconds of each page on ``small`` and on ``big``: {page name: (big, small)}."""
     apps = [make_host(Path(db.instance)) for db in (small, big)]
     try:
-        if fixed:
-            for app in apps:
-                whatif.apply(app, my_visits=True)
         clients = {(i, page.name): logged_in(app, page.user) for i, app in enumerate(apps) for page in PAGES}
         times: dict[tuple[int, str], list[float]] = {key: [] for key in clients}
         for round_ in range(warmup + requests):
@@ -63,8 +56,7 @@ def measure(small: Database, big: Database, *, requests: int = 60, warmup: int =
                         raise RuntimeError(f"{page.url} as {page.user} answered {response.status_code}")
                     if round_ >= warmup:
                         times[i, page.name].append(elapsed)
-        digests = {page.name: hashlib.sha256(clients[1, page.name].get(page.url).data).hexdigest() for page in PAGES}
-        return {page.name: (p95(times[1, page.name]), p95(times[0, page.name])) for page in PAGES}, digests
+        return {page.name: (p95(times[1, page.name]), p95(times[0, page.name])) for page in PAGES}
     finally:
         for app in apps:
             dispose(app)

@@ -8,7 +8,7 @@ Timings are best-of-N (noise only ever adds time) except the pages, which are p9
 Everything is built in a temporary directory (SQLite) and served on loopback only. ``--quick`` runs
 the smallest sizes, for the smoke test: its figures mean nothing. Exit status 0 whatever the figures.
 
-A second table shows the proposed fixes of :mod:`.whatif`, tried on scratch copies in this run.
+A second table shows the feed with the fixes of :mod:`.whatif` (not yet in the plugin), in this run.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import TextIO
 
 from home_visits.calendar import build_feed
 
-from . import data, feed_http, handbook, pages, sweep, whatif
+from . import data, feed_http, handbook, pages, sweep
 from .feed import ZONE, baseline, make_events, plugin
 
 GOOGLE_LIMIT = 1_000_000
@@ -162,43 +162,23 @@ def feed_memory(sizes: Sizes, log: Callable[[str], None]) -> Row:
                extra=figures)
 
 
-def feed_sizes(sizes: Sizes, log: Callable[[str], None]) -> tuple[list[Row], list[Row]]:
+def feed_sizes(sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
     log(f"feed size, {_n(sizes.feed_size_of)} visits")
     events = make_events(sizes.feed_size_of)
-    rows, fixes = [], []
+    rows = []
     for detail in ("full", "limited"):
         body = build_feed(events, name="Home visits", timezone=ZONE, domain="school.example", detail=detail)
-        label = f"feed size, {_n(sizes.feed_size_of)} visits, {detail} detail"
-        rows.append(Row(f"feed_size_{detail}", label, len(body), GOOGLE_LIMIT, "MB", "Google's limit", "<=", 1.0))
-        fixes.append(Row(f"feed_size_{detail}", label + ", without CREATED, LAST-MODIFIED, URL",
-                         len(whatif.trimmed(body)), GOOGLE_LIMIT, "MB", "Google's limit", "<=", 1.0))
-    return rows, fixes
+        rows.append(Row(f"feed_size_{detail}", f"feed size, {_n(sizes.feed_size_of)} visits, {detail} detail",
+                        len(body), GOOGLE_LIMIT, "MB", "Google's limit", "<=", 1.0))
+    return rows
 
 
-def page_rows(small: data.Database, big: data.Database, sizes: Sizes, log: Callable[[str], None], *,
-              fixed: bool = False, scratch: Path | None = None, served: dict[str, str] | None = None) -> list[Row]:
-    """The pages' p95 rows; ``served`` collects what each page served from the big database, and
-    with ``fixed`` each row says whether the fixed page served the same."""
-    if fixed:
-        assert scratch is not None
-        log("pages with the proposed indexes, UNION paging and directory (scratch copies)")
-        copies = []
-        for db in (small, big):
-            path = db.copy_to(scratch / f"pages-{db.history}")
-            whatif.add_indexes(path)
-            copies.append(data.Database(path.parent, db.history, db.current))
-        small, big = copies
-    else:
-        log(f"pages, p95 of {sizes.page_requests} requests each, {_n(big.history)} against {_n(small.history)}")
-    figures, digests = pages.measure(small, big, requests=sizes.page_requests, warmup=sizes.page_warmup,
-                                     fixed=fixed)
-    served = {} if served is None else served
-    if not fixed:
-        served.update(digests)
+def page_rows(small: data.Database, big: data.Database, sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
+    log(f"pages, p95 of {sizes.page_requests} requests each, {_n(big.history)} against {_n(small.history)}")
+    figures = pages.measure(small, big, requests=sizes.page_requests, warmup=sizes.page_warmup)
     return [
         Row(f"page_{page.id}", f"{page.name} p95, {_n(big.history)} past visits", figures[page.name][0],
-            figures[page.name][1], "ms", f"{_n(small.history)} past visits", "<=", 1.5,
-            extra={"same_page": served.get(page.name) == digests[page.name]} if fixed else {})
+            figures[page.name][1], "ms", f"{_n(small.history)} past visits", "<=", 1.5)
         for page in pages.PAGES
     ]
 
@@ -212,17 +192,18 @@ def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: P
 
 
 def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None], *, fixed: bool = False,
-              served: dict[str, str] | None = None) -> list[Row]:
-    what = " with the proposed fixes" if fixed else ""
+              served: dict[str, str]) -> list[Row]:
+    """The feed's rows; ``served`` keeps the plugin's feed digest, and with ``fixed`` (the fixes of
+    :mod:`.whatif`) each row says which fixes and whether the fixed server served the same bytes."""
+    what = " with the fixes of whatif.py" if fixed else ""
     log(f"feed over HTTP{what}: waitress on loopback, {feed_http.CLIENTS} clients")
-    figures, digest = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup,
-                                        rounds=sizes.http_rounds, fixed=fixed)
+    figures, digest, fixes = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup,
+                                               rounds=sizes.http_rounds, fixed=fixed)
     events: dict[str, object] = {"feed_events": int(figures["feed_events"]), "feed_bytes": int(figures["feed_bytes"])}
-    if served is not None:
-        if fixed:
-            events["same_bytes"] = served.get("feed") == digest
-        else:
-            served["feed"] = digest
+    if fixed:
+        events.update(same_bytes=served.get("feed") == digest, fix=fixes)
+    else:
+        served["feed"] = digest
     clients = f"{feed_http.CLIENTS} clients"
     return [
         Row("feed_304", f"feed 304 revalidation, {clients}, waitress", figures["feed_304"], figures["bare_304"],
@@ -232,14 +213,11 @@ def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None], *, fi
     ]
 
 
-def handbook_rows(work: Path, sizes: Sizes, log: Callable[[str], None]) -> tuple[Row, Row]:
+def handbook_row(work: Path, sizes: Sizes, log: Callable[[str], None]) -> Row:
     log("handbook build (mkdocs build --strict), macros against plain Markdown")
-    real, plain, lazy, same = handbook.measure(work, runs=sizes.handbook_runs)
-    label = "handbook build (mkdocs build --strict)"
-    return (Row("handbook", label, real, plain, "s", "same pages as plain Markdown", "<=", 1.5,
-                extra={"same_site": same}),
-            Row("handbook", label + ", lazy home_visits/__init__", lazy, plain, "s", "same pages as plain Markdown",
-                "<=", 1.5, extra={"same_site": same}))
+    real, plain, same = handbook.measure(work, runs=sizes.handbook_runs)
+    return Row("handbook", "handbook build (mkdocs build --strict)", real, plain, "s", "same pages as plain Markdown",
+               "<=", 1.5, extra={"same_site": same})
 
 
 # --- the run ----------------------------------------------------------------------------------------
@@ -247,20 +225,6 @@ def handbook_rows(work: Path, sizes: Sizes, log: Callable[[str], None]) -> tuple
 
 MEASURES = ("feed_build", "feed_growth", "feed_304", "feed_200", *(f"page_{page.id}" for page in pages.PAGES),
             "sweep", "handbook", "feed_size_full", "feed_size_limited", "feed_memory")
-#: What each proposed fix is, by the measure it is tried on.
-FIXES = {
-    "feed_304": "one Core query for token, marker and overdue count; find a person by id from a dict; "
-                "security headers worked out once, left off 304s",
-    "feed_200": "as above, and the built bytes cached by ETag",
-    "page_my_visits": "UNION of three index-ordered LIMITed scans; indexes (second_staff_id|contact_id, "
-                      "starts_at, id); directory from a dict",
-    "page_all_visits": "index (starts_at, id); directory from a dict",
-    "page_approvals": "directory from a dict",
-    "page_dashboard": "directory from a dict",
-    "handbook": "lazy home_visits/__init__.py (no Flask, SQLAlchemy, Alembic for the macros)",
-    "feed_size_full": "leave out the optional CREATED, LAST-MODIFIED and URL",
-    "feed_size_limited": "leave out the optional CREATED, LAST-MODIFIED and URL",
-}
 
 
 def machine() -> dict[str, object]:
@@ -283,31 +247,25 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
         work = Path(temp)
         rows += feed_builds(sizes, log)
         rows.append(feed_memory(sizes, log))
-        size_rows, size_fixes = feed_sizes(sizes, log)
-        rows += size_rows
-        fixes += size_fixes
+        rows += feed_sizes(sizes, log)
         log(f"building the databases: {_n(sizes.history)} and {_n(sizes.history_big)} past visits")
         small = data.build(work / "small", sizes.history)
         big = data.build(work / "big", sizes.history_big)
-        served: dict[str, str] = {}
-        rows += page_rows(small, big, sizes, log, served=served)
-        fixes += page_rows(small, big, sizes, log, fixed=True, scratch=work / "fixed", served=served)
+        rows += page_rows(small, big, sizes, log)
         rows.append(sweep_row(small, big, sizes, work / "sweep", log))
+        served: dict[str, str] = {}
         rows += http_rows(small, sizes, log, served=served)
         fixes += http_rows(small, sizes, log, fixed=True, served=served)
-        handbook_row, handbook_fix = handbook_rows(work / "handbook", sizes, log)
-        rows.append(handbook_row)
-        fixes.append(handbook_fix)
+        rows.append(handbook_row(work / "handbook", sizes, log))
     rows.sort(key=lambda row: MEASURES.index(row.id))
     fixes.sort(key=lambda row: MEASURES.index(row.id))
     seconds = time.perf_counter() - began
     info = machine()
     print(table(rows, title=f"Home visits benchmarks, {started:%Y-%m-%d}, {info['nproc']} CPUs ({info['cpu']}), "
                             f"{seconds:.0f} s"), file=out)
-    print("", file=out)
-    print(table(fixes, title="Proposed fixes, tried on scratch copies in the same run (not in the plugin)"), file=out)
-    for fix in fixes:
-        fix.extra["fix"] = FIXES.get(fix.id, "")
+    if fixes:
+        print("", file=out)
+        print(table(fixes, title="Fixes not yet in the plugin, tried on the benchmark's app in the same run"), file=out)
     return {"date": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "quick": sizes == QUICK,
             "sizes": asdict(sizes), "machine": info, "rows": [asdict(row) for row in rows],
             "what_if": [asdict(row) for row in fixes]}
