@@ -239,3 +239,20 @@ def mail_app(tmp_path: Path, smtp_server: Inbox) -> Iterator[Flask]:
                    HOME_VISITS_SMTP_TIMEOUT=5, HOME_VISITS_OUT_OF_HOURS_EMAIL="head.on.call@school.example")
     yield app
     state(app).engine.dispose()
+
+
+# --------------------------------------------------------------------------- hypothesis (tests/test_hostile.py)
+
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+#: ``ci`` under CI=true (or HYPOTHESIS_PROFILE=ci): no example database written into the checkout, and
+#: the hostile-input tests share 10,000 generated inputs; ``dev``: a quick few hundred on a laptop.
+HYPOTHESIS_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
+hypothesis_settings.register_profile("dev", deadline=None, suppress_health_check=_SLOW_IS_FINE)
+hypothesis_settings.register_profile("ci", deadline=None, suppress_health_check=_SLOW_IS_FINE, database=None,
+                                     print_blob=True)
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+#: How many inputs tests/test_hostile.py generates in all, split across its tests (HOSTILE_EXAMPLES=n to change).
+HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES") or (10_000 if HYPOTHESIS_PROFILE == "ci" else 400))
