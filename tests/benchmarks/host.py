@@ -6,32 +6,23 @@ Like ``tests.conftest.make_app``, but with many staff (visits spread over them) 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
 from flask.testing import FlaskClient
-from flask_login import LoginManager, UserMixin
+from flask_login import LoginManager
 
 from home_visits import HomeVisits
 from home_visits.extension import state
+from tests.conftest import User
 
 #: Tuesday 10 March 2026, 11:30 in London (GMT, so also 11:30 UTC): "now" for every measure.
 NOW = datetime(2026, 3, 10, 11, 30, tzinfo=timezone.utc)
 
 #: How many of each kind of person the trust has.
 STAFF, APPROVERS, OFFICE = 60, 6, 3
-
-
-@dataclass
-class User(UserMixin):
-    id: str
-    name: str
-    email: str = ""
-    phone: str = ""
-    roles: tuple[str, ...] = ()
 
 
 FIRST = ("Sam", "Jo", "Kim", "Alex", "Blair", "Pat", "Ravi", "Aisha", "Tom", "Niamh", "Femi", "Zofia")
