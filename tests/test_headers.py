@@ -1,12 +1,10 @@
 """Security headers on the plugin's pages: a CSP with no inline script, nosniff, no framing, a referrer
 policy; the host can loosen or replace them by config; the host's own pages are left alone; and the
-templates (and a real browser) need nothing the policy forbids."""
+templates need nothing the policy forbids (``browser/test_security_headers.py`` checks it in Chromium)."""
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -166,92 +164,3 @@ def test_templates_need_no_inline_script_or_style(template: Path) -> None:
     source = template.read_text()
     found = [what for what, pattern in INLINE.items() if pattern.search(source)]
     assert not found, f"{template}: {', '.join(found)}; the policy's script-src/style-src 'self' blocks it"
-
-
-# --------------------------------------------------------------------------- in a real browser
-
-
-#: What each user opens in the browser test (the seeded demo has visits 1, 2 and 3).
-BROWSED = {
-    "alex": ["/home-visits/", "/home-visits/new", "/home-visits/1", "/home-visits/2", "/home-visits/3",
-             "/home-visits/approvals", "/home-visits/dashboard", "/home-visits/reports", "/home-visits/calendar/"],
-    "office": ["/home-visits/", "/home-visits/dashboard"],
-}
-REPORT_VIOLATIONS = (
-    "document.addEventListener('securitypolicyviolation', e => "
-    "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
-)
-
-
-def browse(chromium: Any, portal: Any, user: str, violations: list[str]) -> None:
-    from .browser.conftest import login
-
-    context = chromium.new_context(base_url=portal.url, permissions=["clipboard-read", "clipboard-write"])
-    context.set_default_timeout(10_000)
-    context.add_init_script(REPORT_VIOLATIONS)
-    page = context.new_page()
-
-    def note(message: Any) -> None:
-        if "Content Security Policy" in message.text or "CSP violation" in message.text:
-            violations.append(f"{page.url}: {message.text}")
-
-    page.on("console", note)
-    page.clock.install()  # fake timers, so refresh.js's reload can be fast-forwarded
-    try:
-        login(page, user)
-        for path in BROWSED[user]:
-            response = page.goto(path)
-            assert response is not None and response.status == 200, path
-            assert "script-src 'self'" in (response.headers.get("content-security-policy") or ""), path
-        if user == "alex":  # copy.js still works under the policy: the button answers
-            page.goto("/home-visits/calendar/")
-            page.get_by_role("button", name="Create my calendar link").click()
-            page.get_by_role("button", name="Copy link").click()
-            page.locator("button[data-copy]").filter(has_not_text="Copy link").wait_for()
-        else:  # refresh.js still works: the dashboard reloads itself after 30 seconds
-            page.goto("/home-visits/dashboard")
-            with page.expect_navigation():
-                page.clock.fast_forward(31_000)
-    finally:
-        context.close()
-
-
-@pytest.mark.browser
-def test_chromium_reports_no_policy_violation_and_the_scripts_still_run(tmp_path: Path) -> None:
-    """Every page of a seeded demo portal in Chromium: no CSP violation, and copy.js and refresh.js work."""
-    from .browser.conftest import CHROMIUM, CHROMIUM_ARGS, Handbook, _start_portal
-
-    if not os.path.exists(CHROMIUM):
-        reason = f"!!! BROWSER TEST NOT RUN: {CHROMIUM} is missing (apt-get install chromium)."
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    portal = _start_portal(tmp_path / "instance", Handbook(tmp_path / "no-handbook"), seed=True)
-    violations: list[str] = []
-    failures: list[BaseException] = []
-
-    def drive() -> None:  # in a thread of its own: the browser suite's Playwright may own this one's loop
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-                try:
-                    for user in BROWSED:
-                        browse(chromium, portal, user, violations)
-                finally:
-                    chromium.close()
-        except BaseException as error:  # handed to the test's own thread below
-            failures.append(error)
-
-    try:
-        driver = threading.Thread(target=drive, name="csp-browser")
-        driver.start()
-        driver.join(timeout=120)
-        assert not driver.is_alive(), "the browser did not finish within 2 minutes"
-    finally:
-        portal.stop()
-    if failures:
-        raise failures[0]
-    assert not portal.errors, portal.errors
-    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)

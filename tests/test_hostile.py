@@ -303,6 +303,14 @@ def visit_count(app: Flask) -> int:
         return session.scalar(select(func.count()).select_from(Visit)) or 0
 
 
+def assert_fits_its_columns(row: Any, what: str) -> None:
+    """Every saved text fits its column: SQLite would keep an overlong one, PostgreSQL would fail (500)."""
+    for column in type(row).__table__.columns:
+        value, length = getattr(row, column.key, None), getattr(column.type, "length", None)
+        if isinstance(value, str) and length:
+            assert len(value) <= length, f"{what}: {column.key} holds {len(value)} characters, its column {length}"
+
+
 #: Pages that show a visit besides its own; each check opens the next one in turn (all of them on
 #: every example would triple the run for little gain: thousands of examples still reach each page).
 OTHER_PAGES = (("sam", "/home-visits/"), ("sam", "/home-visits/{id}/edit"), ("alex", "/home-visits/approvals"),
@@ -319,6 +327,7 @@ def assert_renders_safely(app: Flask, as_user: Any, visit_id: int, what: str, *,
     assert_answered(response, {200}, f"{what}, then its page")
     visit = stored_visit(app, visit_id)
     assert visit is not None
+    assert_fits_its_columns(visit, what)
     if visit.pupil.strip():
         assert str(escape(visit.pupil)) in response.get_data(as_text=True), (
             f"{what}: the pupil's name is not on the page as typed, escaped"
@@ -462,6 +471,7 @@ def hostile_fields(draw: st.DrawFn, fields: list[str]) -> dict[str, Any]:
          action="save")
 @example(changes={"pupil": "\u202eJamie\u202c e\u0301 👨‍👩‍👧‍👦", "purpose": "\x00"}, action="save")
 @example(changes={"version": "²"}, action="save")
+@example(changes={"family_agreed": "\r\n" * 20, "appointment": ""}, action="save")
 @example(changes={"date": "9999-12-31", "start_time": "23:59", "return_time": "00:00"}, action="submit")
 def test_the_plan_form_takes_anything(app: Flask, as_user: Any, changes: dict[str, Any], action: str) -> None:
     data = form_data(**{action: action.title()})
@@ -545,6 +555,7 @@ def record_changes(draw: st.DrawFn) -> dict[str, Any]:
 @given(changes=record_changes(), action=st.sampled_from(["save", "submit"]))
 @example(changes={"points": "<script>x</script>", "present-0-name": "\r\n<b>", "observations-0-kind": "fact"},
          action="submit")
+@example(changes={"outcome": "\r\n" * 20, "setting": " " * 30}, action="save")
 def test_the_record_form_takes_anything(app: Flask, as_user: Any, visit_in: Any, changes: dict[str, Any],
                                         action: str) -> None:
     visit = visit_in("returned", "record")
@@ -559,6 +570,8 @@ def test_the_record_form_takes_anything(app: Flask, as_user: Any, visit_in: Any,
     with state(app).sessions() as session:
         record = session.scalar(select(VisitRecord).where(VisitRecord.visit_id == visit.id))
         submitted = record is not None and record.submitted_at is not None
+        if record is not None:
+            assert_fits_its_columns(record, what)
     if submitted:
         copy = as_user("sam").get(f"/home-visits/{visit.id}/record/cpoms")
         assert_answered(copy, {200}, f"{what}, then the CPOMS copy")

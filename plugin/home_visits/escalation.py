@@ -53,13 +53,12 @@ class Context:
 
 
 def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str], due_at: datetime, *,
-                raised_by: str = "") -> bool:
-    """Create the alert unless it exists already; True when this call created it."""
-    statement = outbox.dialect_insert(session)(Alert).values(
-        visit_id=visit_id, key=key, notify=list(notify), due_at=due_at, status="pending", attempts=0,
-        last_error="", raised_by=raised_by,
-    ).on_conflict_do_nothing(index_elements=["visit_id", "key"])
-    return bool(session.execute(statement).rowcount)
+                raised_by: str = "") -> int | None:
+    """Create the alert unless it exists already; the new alert's id, None when it existed."""
+    return outbox.insert_once(
+        session, Alert, unique=["visit_id", "key"], visit_id=visit_id, key=key, notify=list(notify),
+        due_at=due_at, status="pending", attempts=0, last_error="", raised_by=raised_by,
+    )
 
 
 def raise_due(session: Session, policy: Policy, now: datetime) -> int:
@@ -76,7 +75,7 @@ def raise_due(session: Session, policy: Policy, now: datetime) -> int:
     for visit in out:
         for due in safety.due_alerts(visit, policy, now):
             if (visit.id, due.key) not in existing:
-                created += raise_alert(session, visit.id, due.key, due.notify, due.at)
+                created += raise_alert(session, visit.id, due.key, due.notify, due.at) is not None
     session.commit()
     return created
 

@@ -108,7 +108,9 @@ class PlanForm(FlaskForm):
     alone_reason = text_field(500, lines=True, label="If going alone, why")
     contact_id = SelectField("Responsible contact", choices=[], default="")
     contact_phone = StringField("Their phone number", validators=[Optional(), PHONE], filters=[strip_text])
-    family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED, validators=[Optional()])
+    # strip_whitespace=False: a blank-looking answer ("\r\n") must still be one of the choices, not stored.
+    family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED,
+                               validators=[Optional(strip_whitespace=False)])
     appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
     travel = SelectField("How you are travelling", choices=TRAVEL, default="")
     language_needs = text_field(500, label="Language or interpreter needs")

@@ -53,13 +53,10 @@ def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], sub
     """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one)."""
     if not to:
         return None
-    statement = outbox.dialect_insert(session)(Notice).values(
-        key=key, visit_id=visit.id if visit else None, to=to, subject=subject, text=text, html=as_html(text),
-        created_at=now, status="pending", attempts=0, last_error="",
-    ).on_conflict_do_nothing(index_elements=["key"])
-    if not session.execute(statement).rowcount:
-        return None
-    return session.scalar(select(Notice.id).where(Notice.key == key))
+    return outbox.insert_once(
+        session, Notice, unique=["key"], key=key, visit_id=visit.id if visit else None, to=to, subject=subject,
+        text=text, html=as_html(text), created_at=now, status="pending", attempts=0, last_error="",
+    )
 
 
 def _facts(visit: Visit, context: Context) -> list[str]:

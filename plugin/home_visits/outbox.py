@@ -25,6 +25,17 @@ def dialect_insert(session: Session) -> Any:
     return insert
 
 
+def insert_once(session: Session, model: Any, *, unique: list[str], **values: Any) -> int | None:
+    """Insert the row unless one with the same ``unique`` columns exists; the new row's id, else None.
+
+    The id comes back through RETURNING, never ``rowcount``: on PostgreSQL an INSERT that returns
+    rows reports a row count even when ON CONFLICT skipped it.
+    """
+    statement = (dialect_insert(session)(model).values(**values)
+                 .on_conflict_do_nothing(index_elements=unique).returning(model.id))
+    return session.execute(statement).scalar_one_or_none()
+
+
 def claimable(model: Any, now: datetime) -> Any:
     return or_(
         model.status.in_(["pending", "failed"]),

@@ -49,7 +49,8 @@ class ActionRow(Form):
 
 
 def _radio(label: str, choices: dict[str, str]) -> RadioField:
-    return RadioField(label, choices=options(choices.items()), validators=[Optional()])
+    # strip_whitespace=False: whitespace is not "no answer" here; it must fail the choice check, not be stored.
+    return RadioField(label, choices=options(choices.items()), validators=[Optional(strip_whitespace=False)])
 
 
 class RecordForm(FlaskForm):

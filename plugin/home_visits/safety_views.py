@@ -85,10 +85,10 @@ def alert_now(visit_id: int) -> Response:
         abort(409, "Alerts are for a visit that is out. If anyone is in danger, call 999.")
     now = st.clock()
     count = len(session.scalars(select(Alert.id).where(Alert.visit_id == visit.id, Alert.raised_by != "")).all())
-    escalation.raise_alert(session, visit.id, f"manual-{count + 1}", safety.top_tier(st.policy), now, raised_by=me.id)
+    alert_id = escalation.raise_alert(session, visit.id, f"manual-{count + 1}", safety.top_tier(st.policy), now,
+                                      raised_by=me.id)
     services.audit(session, visit, me, "alert_raised", now, comment="Alert the office now")
     session.commit()
-    alert_id = session.scalar(select(Alert.id).where(Alert.visit_id == visit.id, Alert.key == f"manual-{count + 1}"))
     result = escalation.deliver(session, mail_context(), now, only=alert_id)
     if result.sent:
         flash("The office and senior leaders have been emailed. If anyone is in danger, call 999.")

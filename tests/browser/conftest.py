@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ..load.portal import Waitress
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -111,30 +112,22 @@ class Portal:
     """A running demo portal: ``url`` is its base URL, ``app`` the Flask app."""
 
     app: Any
-    url: str
-    server: Any
-    thread: threading.Thread
+    server: Waitress
     instance: Path
     errors: list[str] = field(default_factory=list)
 
+    @property
+    def url(self) -> str:
+        return self.server.url
+
     def stop(self) -> None:
-        server = self.server
-
-        def close_everything() -> None:  # runs in the server's own loop thread
-            for channel in list(server._map.values()):
-                channel.close()
-
-        server.trigger.pull_trigger(close_everything)
-        self.thread.join(timeout=10)
-        server.task_dispatcher.shutdown(timeout=5)
         from home_visits.extension import state
 
+        self.server.stop()
         state(self.app).engine.dispose()
-        assert not self.thread.is_alive(), "the waitress server did not stop"
 
 
 def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
-    import waitress
     from demo_portal import create_app
 
     app = create_app(
@@ -153,10 +146,7 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
         if error is not None:
             errors.append(repr(error))
 
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, name=f"waitress-{server.effective_port}", daemon=True)
-    thread.start()
-    return Portal(app, f"http://127.0.0.1:{server.effective_port}", server, thread, instance, errors)
+    return Portal(app, Waitress(app, threads=4), instance, errors)
 
 
 @pytest.fixture(scope="session", autouse=True)

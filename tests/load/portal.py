@@ -48,6 +48,38 @@ class Served:
     errors: list[str] = field(default_factory=list)
 
 
+class Waitress:
+    """waitress serving ``app`` on a free loopback port, its event loop in a thread of its own.
+
+    :meth:`stop` lets the requests in hand finish, then the loop thread ends its own loop and closes
+    every socket itself: nothing of the loop's is touched from another thread (pulling waitress's
+    trigger from outside at shutdown fails now and then with EBADF).
+    """
+
+    def __init__(self, app: Flask, *, threads: int, **options: Any) -> None:
+        import waitress
+
+        self.server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads, **options)
+        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"waitress-{self.server.effective_port}",
+                                       daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        server = self.server
+        while not self._stopping.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        for channel in list(server._map.values()):
+            channel.close()
+
+    def stop(self) -> None:
+        self.server.task_dispatcher.shutdown(timeout=5)  # the loop still runs: answers in hand are sent
+        self._stopping.set()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "the waitress server did not stop"
+
+
 @contextmanager
 def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator[Served]:
     """Serve ``app`` on a free loopback port with waitress (``threads`` worker threads) or Werkzeug's
@@ -62,37 +94,26 @@ def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator
             served.errors.append(repr(error))
 
     if server == "waitress":
-        import waitress
-
-        wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads, channel_timeout=60)
-        thread = threading.Thread(target=wsgi.run, name="waitress-test", daemon=True)
-        thread.start()
-        served.url = f"http://127.0.0.1:{wsgi.effective_port}"
+        wsgi = Waitress(app, threads=threads, channel_timeout=60)
+        served.url = wsgi.url
         try:
             yield served
         finally:
-            def close_everything() -> None:  # in the server's own loop thread
-                for channel in list(wsgi._map.values()):
-                    channel.close()
-
-            wsgi.trigger.pull_trigger(close_everything)
-            thread.join(timeout=10)
-            wsgi.task_dispatcher.shutdown(timeout=5)
+            wsgi.stop()
             state(app).engine.dispose()
-            assert not thread.is_alive(), "the waitress server did not stop"
     elif server == "werkzeug":
         from werkzeug.serving import make_server
 
-        wsgi = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=wsgi.serve_forever, name="werkzeug-test", daemon=True)
+        dev = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=dev.serve_forever, name="werkzeug-test", daemon=True)
         thread.start()
-        served.url = f"http://127.0.0.1:{wsgi.server_port}"
+        served.url = f"http://127.0.0.1:{dev.server_port}"
         try:
             yield served
         finally:
-            wsgi.shutdown()
+            dev.shutdown()
             thread.join(timeout=10)
-            wsgi.server_close()
+            dev.server_close()
             state(app).engine.dispose()
     else:
         raise ValueError(f"unknown server {server!r}")
