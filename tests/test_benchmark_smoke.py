@@ -34,13 +34,10 @@ def test_the_whole_suite_prints_one_table_with_every_measure(tmp_path: Path) -> 
     results = json.loads(target.read_text())
     rows = {row["id"]: row for row in results["rows"]}
     assert set(rows) == set(suite.MEASURES)
-    assert text.count("| measure | plugin | baseline | ratio | goal | result |") == 1 + bool(results["what_if"])
+    assert text.count("| measure | plugin | baseline | ratio | goal | result |") == 1
     for row in results["rows"]:
         assert f"| {row['measure']} |" in text
         assert row["result"] in ("pass", "MISS", "report")
-    for fix in results["what_if"]:
-        assert fix["id"] in suite.MEASURES and fix["extra"]["fix"]
-        assert fix["extra"]["same_bytes"] is True  # the what-if app serves the plugin's calendar
     assert rows["feed_build"]["extra"]["same_bytes"] is True  # the baseline writes what the plugin writes
     assert rows["handbook"]["extra"]["same_site"] is True  # so does the plain-Markdown handbook
     assert results["quick"] is True and results["machine"]["nproc"]

@@ -60,7 +60,9 @@ def changed_policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reasons = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))["reasons"]
     reasons[1]["title"] = NEW_TITLE
     reasons.append({"id": NEW_REASON, "title": "Holiday club invitation", "text": "Asking the family to the club."})
-    data = {"extends": "default", "rules": {"grace_minutes": CHANGED_GRACE}, "reasons": reasons}
+    route = {"who": "the designated safeguarding lead", "approvers": ["dsl"], "reasons": ["signs-of-distress"],
+             "risk_factors": ["any"]}
+    data = {"extends": "default", "rules": {"grace_minutes": CHANGED_GRACE, "routes": [route]}, "reasons": reasons}
     path = tmp_path_factory.mktemp("policy") / "school.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -179,6 +181,13 @@ def test_changed_policy_changes_the_handbook(site: Path, changed_site: Path) -> 
     assert f"checked in {CHANGED_GRACE} minutes after" in rules
     assert f"30 minutes after it became overdue ({CHANGED_GRACE + 30} minutes after the expected return)" in rules
     assert NEW_TITLE in text_of(page(changed_site, "attendance"))
+    distress = load_policy().reason("signs-of-distress")
+    assert distress is not None
+    routed = (f"Plans for {distress.title.lower()} or with any risk factor ticked are asked of the designated "
+              "safeguarding lead first.")
+    for name in ("before", "filing-a-plan"):
+        assert routed in text_of(page(changed_site, name)), name
+        assert "asked of" not in text_of(page(site, name)), name
 
 
 def test_changed_policy_items_all_anchored(changed_site: Path, changed_policy_file: Path) -> None:

@@ -4,7 +4,9 @@ approver's day (the queue, one-click authorise, plan another like this, the visi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Notice, Visit
 from home_visits.policy import load_policy
 
-from .conftest import Inbox, form_data, free_port, valid_plan
+from .conftest import Inbox, form_data, free_port, make_app, valid_plan
 
 
 @pytest.fixture
@@ -114,6 +116,61 @@ def test_mail_that_cannot_go_is_retried_by_the_sweep(app: Flask, login: Any, smt
     app.config["HOME_VISITS_SMTP_PORT"] = working
     result = app.test_cli_runner().invoke(args=["home-visits", "escalate"])
     assert "plan emails: 1 sent" in result.output and len(smtp_server.messages) == 1
+
+
+ROUTED_POLICY = """extends: default
+rules:
+  routes:
+    - who: the designated safeguarding lead
+      approvers: [blair]
+      reasons: [signs-of-distress]
+    - who: the deputy head
+      approvers: [alex]
+      risk_factors: [any]
+"""
+
+
+@pytest.fixture
+def routed(tmp_path: Path, smtp_server: Inbox) -> Iterator[Callable[..., set[str]]]:
+    """``routed(**plan)``: submit the plan as Sam on a portal whose policy routes some plans; who was emailed."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(ROUTED_POLICY)
+    app = make_app(tmp_path / "instance", HOME_VISITS_POLICY=str(policy), HOME_VISITS_SMTP_HOST="127.0.0.1",
+                   HOME_VISITS_SMTP_PORT=smtp_server.port, HOME_VISITS_SMTP_TIMEOUT=5)
+    client = app.test_client()
+
+    def submit(lead: str = "sam", **plan: Any) -> set[str]:
+        with client.session_transaction() as session:
+            session["_user_id"] = lead
+        before = len(smtp_server.messages)
+        data = form_data(valid_plan(lead_id=lead, **plan), submit="Submit")
+        assert client.post("/home-visits/new", data=data).status_code == 302
+        (message,) = smtp_server.messages[before:]
+        return to(message)
+
+    submit.app = app  # type: ignore[attr-defined]
+    yield submit
+    state(app).engine.dispose()
+
+
+def test_the_policy_routes_plans_to_the_approvers_it_names(routed: Any) -> None:
+    assert routed(reason="signs-of-distress") == {"blair@school.example"}
+    assert routed(risk_factors=["risk-animals"]) == {"alex@school.example"}
+    assert routed(reason="signs-of-distress", risk_factors=["risk-animals"]) == {"alex@school.example",
+                                                                                  "blair@school.example"}
+    assert routed() == {"alex@school.example", "blair@school.example"}  # no route: every approver
+
+
+def test_a_routed_plan_with_nobody_named_free_to_decide_goes_to_every_approver(routed: Any) -> None:
+    # Alex, the only approver named for risky plans, leads this one: Blair is asked instead.
+    assert routed(lead="alex", risk_factors=["risk-animals"]) == {"blair@school.example"}
+
+
+def test_reminders_follow_the_routes(routed: Any, smtp_server: Inbox) -> None:
+    routed(reason="signs-of-distress")
+    assert "1 queued, 1 sent" in remind(routed.app)
+    assert to(smtp_server.messages[-1]) == {"blair@school.example"}
+    assert smtp_server.messages[-1]["Subject"].startswith("Reminder:")
 
 
 def remind(app: Flask) -> str:

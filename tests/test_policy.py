@@ -136,6 +136,19 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
         "extends: default\nrisk_factors:\n  - id: Big Dog\n    title: Dog\n    text: A dog.\n",
         ["line 3", "risk_factors[0].id", "pattern"],
     ),
+    "route_unknown_reason": (
+        "extends: default\nrules:\n  routes:\n    - who: the safeguarding lead\n      approvers: [dsl]\n"
+        "      risk_factors: [any]\n      reasons: [signs-of-distress, sign-of-distres]\n",
+        ["line 7", "rules.routes[0].reasons", "'sign-of-distres' is not one of the policy's reasons"],
+    ),
+    "route_for_no_plans": (
+        "extends: default\nrules:\n  routes:\n    - who: the safeguarding lead\n      approvers: [dsl]\n",
+        ["line 4", "rules.routes[0]", "needs reasons, risk_factors or both"],
+    ),
+    "route_nobody": (
+        "extends: default\nrules:\n  routes:\n    - {who: nobody, approvers: [], reasons: [signs-of-distress]}\n",
+        ["rules.routes[0].approvers", "at least 1 item"],
+    ),
     "extends_other": (
         "extends: strict\nrules:\n  grace_minutes: 5\n",
         ["extends", "only 'default' can be extended, not 'strict'"],

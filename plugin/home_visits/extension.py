@@ -38,6 +38,8 @@ class State:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     #: Recently built calendar feeds by ETag key, so many subscribers of one feed cost one build.
     feed_cache: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)
+    #: The headers every plugin response carries (``HOME_VISITS_SECURITY_HEADERS`` over the defaults).
+    security_headers: dict[str, str] = field(default_factory=dict)
 
 
 class HomeVisits:
@@ -82,13 +84,14 @@ class HomeVisits:
             db.upgrade(engine)
         users = users or self._options["users"]
         directory = directory or self._options["directory"] or AttributeDirectory(users)
-        app.extensions[EXTENSION_KEY] = State(policy, engine, db.session_factory(engine), directory)
+        secure = headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # bad: start-up stops
+        app.extensions[EXTENSION_KEY] = State(policy, engine, db.session_factory(engine), directory,
+                                              security_headers=secure)
 
         from .blueprint import blueprint
         from .cli import home_visits_cli
 
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
-        headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # a bad setting stops start-up
         app.url_value_preprocessor(_limit_body)
         app.url_value_preprocessor(_refuse_impossible_ids)
         app.after_request(_add_security_headers)
@@ -147,9 +150,10 @@ def _changed_meanwhile(error: StaleDataError) -> Response:
 
 def _add_security_headers(response: Response) -> Response:
     """Add the security headers to the plugin's responses; a header the view set itself is kept
-    (the Subscribe page's ``Referrer-Policy: no-referrer``)."""
-    if _is_plugin_request():
-        for name, value in headers.security_headers(current_app.config["HOME_VISITS_SECURITY_HEADERS"]).items():
+    (the Subscribe page's ``Referrer-Policy: no-referrer``). A 304 has no body for them to guard:
+    the client keeps the headers of the response it revalidated."""
+    if response.status_code != 304 and _is_plugin_request():
+        for name, value in state(current_app).security_headers.items():
             response.headers.setdefault(name, value)
     return response
 

@@ -204,12 +204,26 @@ def tier_lines(policy: Policy) -> list[str]:
     return lines
 
 
+def route_lines(policy: Policy) -> list[str]:
+    """One sentence per route in the policy: which plans are asked of whom first."""
+    lines = []
+    for route in policy.rules.routes:
+        which = [f"for {_join([escape(policy.item(r).title.lower()) for r in route.reasons])}"] if route.reasons else []
+        if route.any_risk:
+            which.append("with any risk factor ticked")
+        elif route.risk_factors:
+            which.append(f"with {_join([escape(policy.item(r).title.lower()) for r in route.risk_factors])} ticked")
+        lines.append(f"Plans {' or '.join(which)} are asked of {escape(route.who)} first.")
+    return lines
+
+
 def rules_table(policy: Policy) -> str:
     """Every rule the portal enforces, as a Markdown table."""
     rules = policy.rules
     roles = _join([_ROLES.get(role, role) for role in rules.authorisers])
     rows = [
         ("Who authorises", f"{roles}, never for their own plan"),
+        *(("Asked first", line) for line in route_lines(policy)),
         ("Two staff required", "; ".join(two_staff_required(policy)) or "never"),
         ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required; say why"),
         ("Evening visits", f"after {rules.evening.after:%H:%M}"),
@@ -290,7 +304,7 @@ class Macros:
 
     def authorisation_rule(self) -> str:
         roles = _join([_ROLES.get(role, role) for role in self.policy.rules.authorisers])
-        lines = [f"Plans are authorised by {roles}. Nobody authorises their own plan."]
+        lines = [f"Plans are authorised by {roles}. Nobody authorises their own plan.", *route_lines(self.policy)]
         return admonition("info", "Authorisation", lines)
 
     def all_rules(self) -> str:

@@ -80,10 +80,21 @@ def _day(visit: Visit, context: Context) -> str:
     return visit.starts_at.astimezone(context.policy.zone).strftime("%a %d %b") if visit.starts_at else "undated"
 
 
+def asked(visit: Visit, context: Context) -> list[Person]:
+    """Who is asked to decide a plan: the approvers its routes in the policy name, else every approver.
+
+    Never someone on the visit; when none of the named approvers can decide (away, or on this visit
+    themselves), every approver is asked, so a plan is never left with nobody to decide it.
+    """
+    able = [p for p in context.directory.staff()
+            if p.has(*context.policy.rules.authorisers) and p.id not in (visit.lead_id, visit.second_staff_id)]
+    named = {i for route in context.policy.routes_for(visit.reason, visit.risk_factors) for i in route.approvers}
+    return [p for p in able if p.id in named] or able
+
+
 def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
-    """To every approver who is not on the visit: a plan is waiting for them."""
-    approvers = [p for p in context.directory.staff()
-                 if p.has(*context.policy.rules.authorisers) and p.id not in (visit.lead_id, visit.second_staff_id)]
+    """To the approvers asked to decide it: a plan is waiting for them."""
+    approvers = asked(visit, context)
     text = "\n".join(["A home visit plan is waiting for your decision.", "", *_facts(visit, context), "",
                       f"Open the plan: {context.link(visit.id)}"])
     return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit, to=wanting(session, approvers),
@@ -137,8 +148,7 @@ def reminders(session: Session, context: Context, now: datetime) -> int:
                                                   Visit.starts_at < until).order_by(Visit.starts_at)).all()
     queued = 0
     for visit in waiting:
-        approvers = [p for p in context.directory.staff() if p.has(*context.policy.rules.authorisers)
-                     and p.id not in (visit.lead_id, visit.second_staff_id)]
+        approvers = asked(visit, context)
         text = "\n".join(["Reminder: this home visit is coming up and its plan still has no decision.", "",
                           *_facts(visit, context), "", f"Open the plan: {context.link(visit.id)}"])
         queued += queue(session, key=f"remind-{visit.id}-{today.isoformat()}", visit=visit,

@@ -4,6 +4,5 @@ Not part of the default test run: ``tests/test_benchmark_smoke.py`` runs the sui
 sizes so it cannot rot. Modules: ``suite`` (the command and its table), ``feed`` (feed build against
 bare icalendar; also ``python -m tests.benchmarks.feed``), ``memory`` (peak memory, own process),
 ``data`` (the big database), ``host`` (the host portal), ``pages``, ``sweep``, ``feed_http`` and ``load``
-(the feed under waitress, loaded from another process), ``handbook``, and ``whatif`` (fixes not yet in
-the plugin, tried on the benchmark's app only).
+(the feed under waitress, loaded from another process), and ``handbook``.
 """

@@ -11,24 +11,21 @@ for the bare route exactly as for the feed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import waitress
 from flask import Flask
 
 from home_visits import feeds
 from home_visits.extension import state
 
-from . import whatif
+from ..load.portal import Waitress
 from .data import Database
 from .host import APPROVER_IDS, BARE_200, BARE_304, BARE_ETAG, NOW, dispose, make_host
 
@@ -40,43 +37,24 @@ class Server:
     app: Flask
     url: str
     feed_path: str
-    #: The fixes of :mod:`.whatif` in this server ("" for the plugin as it is).
-    fixes: str = ""
 
 
 @contextmanager
-def serve(db: Database, *, fixed: bool = False) -> Iterator[Server]:
+def serve(db: Database) -> Iterator[Server]:
     """The host portal on ``db`` under waitress on a free loopback port, with a live feed link for an
-    approver (who sees every visit); ``fixed``: with the fixes of :mod:`.whatif`."""
+    approver (who sees every visit)."""
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     app = make_host(Path(db.instance))
     st = state(app)
     with st.sessions() as session:
         token = feeds.issue(session, st.directory.find(APPROVER_IDS[0]), scope=feeds.ALL, now=NOW)
         session.commit()
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=THREADS)
-    thread = threading.Thread(target=server.run, name="benchmark-waitress", daemon=True)
-    thread.start()
+    server = Waitress(app, threads=THREADS)
     try:
-        with whatif.applied(app) if fixed else nullcontext("") as fixes:
-            yield Server(app, f"http://127.0.0.1:{server.effective_port}", f"/home-visits/calendar/{token}.ics", fixes)
+        yield Server(app, server.url, f"/home-visits/calendar/{token}.ics")
     finally:
-        _stop(server, thread)
+        server.stop()
         dispose(app)
-
-
-def _stop(server: object, thread: threading.Thread) -> None:
-    """Close every channel from inside waitress's own loop (so the loop ends), then its workers."""
-
-    def close_everything() -> None:
-        for channel in list(server._map.values()):  # type: ignore[attr-defined]
-            channel.close()
-
-    server.trigger.pull_trigger(close_everything)  # type: ignore[attr-defined]
-    thread.join(timeout=10)
-    server.task_dispatcher.shutdown(timeout=5)  # type: ignore[attr-defined]
-    if thread.is_alive():
-        raise RuntimeError("the benchmark's waitress server did not stop")
 
 
 def load(url: str, *, seconds: float, warmup: float, headers: dict[str, str] | None = None) -> dict[str, object]:
@@ -96,13 +74,11 @@ def _expect(result: dict[str, object], status: str, what: str) -> float:
     return float(result["rps"])  # type: ignore[arg-type]
 
 
-def measure(db: Database, *, seconds: float, warmup: float, rounds: int,
-            fixed: bool = False) -> tuple[dict[str, float], str, str]:
-    """Best requests/s over ``rounds`` of each: the feed's 304 and 200, and their bare routes; a
-    digest of the feed as served; and the fixes applied (``fixed``)."""
+def measure(db: Database, *, seconds: float, warmup: float, rounds: int) -> dict[str, float]:
+    """Best requests/s over ``rounds`` of each: the feed's 304 and 200, and their bare routes."""
     import requests
 
-    with serve(db, fixed=fixed) as server:
+    with serve(db) as server:
         first = requests.get(server.url + server.feed_path, timeout=120)
         first.raise_for_status()
         server.app.config["BENCH_FEED_BYTES"] = first.content
@@ -120,4 +96,4 @@ def measure(db: Database, *, seconds: float, warmup: float, rounds: int,
                 best[name] = max(best[name], _expect(result, status, name))
         best["feed_bytes"] = float(len(first.content))
         best["feed_events"] = float(first.content.count(b"BEGIN:VEVENT"))
-        return best, hashlib.sha256(first.content).hexdigest(), server.fixes
+        return best

@@ -7,8 +7,6 @@ Each measure is a ratio against the cheapest thing that does the same job, measu
 Timings are best-of-N (noise only ever adds time) except the pages, which are p95 as the issue asks.
 Everything is built in a temporary directory (SQLite) and served on loopback only. ``--quick`` runs
 the smallest sizes, for the smoke test: its figures mean nothing. Exit status 0 whatever the figures.
-
-A second table shows the feed with the fixes of :mod:`.whatif` (not yet in the plugin), in this run.
 """
 
 from __future__ import annotations
@@ -191,19 +189,10 @@ def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: P
                "s", f"{_n(small.history)} past visits", "<=", 1.5, extra={"emails_per_sweep": emails})
 
 
-def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None], *, fixed: bool = False,
-              served: dict[str, str]) -> list[Row]:
-    """The feed's rows; ``served`` keeps the plugin's feed digest, and with ``fixed`` (the fixes of
-    :mod:`.whatif`) each row says which fixes and whether the fixed server served the same bytes."""
-    what = " with the fixes of whatif.py" if fixed else ""
-    log(f"feed over HTTP{what}: waitress on loopback, {feed_http.CLIENTS} clients")
-    figures, digest, fixes = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup,
-                                               rounds=sizes.http_rounds, fixed=fixed)
-    events: dict[str, object] = {"feed_events": int(figures["feed_events"]), "feed_bytes": int(figures["feed_bytes"])}
-    if fixed:
-        events.update(same_bytes=served.get("feed") == digest, fix=fixes)
-    else:
-        served["feed"] = digest
+def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
+    log(f"feed over HTTP: waitress on loopback, {feed_http.CLIENTS} clients")
+    figures = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup, rounds=sizes.http_rounds)
+    events = {"feed_events": int(figures["feed_events"]), "feed_bytes": int(figures["feed_bytes"])}
     clients = f"{feed_http.CLIENTS} clients"
     return [
         Row("feed_304", f"feed 304 revalidation, {clients}, waitress", figures["feed_304"], figures["bare_304"],
@@ -242,7 +231,6 @@ def machine() -> dict[str, object]:
 def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, object]:
     began, started = time.perf_counter(), datetime.now(timezone.utc)
     rows: list[Row] = []
-    fixes: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="home-visits-bench-") as temp:
         work = Path(temp)
         rows += feed_builds(sizes, log)
@@ -253,22 +241,15 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
         big = data.build(work / "big", sizes.history_big)
         rows += page_rows(small, big, sizes, log)
         rows.append(sweep_row(small, big, sizes, work / "sweep", log))
-        served: dict[str, str] = {}
-        rows += http_rows(small, sizes, log, served=served)
-        fixes += http_rows(small, sizes, log, fixed=True, served=served)
+        rows += http_rows(small, sizes, log)
         rows.append(handbook_row(work / "handbook", sizes, log))
     rows.sort(key=lambda row: MEASURES.index(row.id))
-    fixes.sort(key=lambda row: MEASURES.index(row.id))
     seconds = time.perf_counter() - began
     info = machine()
     print(table(rows, title=f"Home visits benchmarks, {started:%Y-%m-%d}, {info['nproc']} CPUs ({info['cpu']}), "
                             f"{seconds:.0f} s"), file=out)
-    if fixes:
-        print("", file=out)
-        print(table(fixes, title="Fixes not yet in the plugin, tried on the benchmark's app in the same run"), file=out)
     return {"date": started.isoformat(timespec="seconds"), "seconds": round(seconds, 1), "quick": sizes == QUICK,
-            "sizes": asdict(sizes), "machine": info, "rows": [asdict(row) for row in rows],
-            "what_if": [asdict(row) for row in fixes]}
+            "sizes": asdict(sizes), "machine": info, "rows": [asdict(row) for row in rows]}
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:

@@ -1,7 +1,7 @@
 """The school's home-visit policy: one YAML file, a typed schema and its loader."""
 
 from .loader import DEFAULT_POLICY, POLICY_ENV, PolicyError, cached_policy, load_policy
-from .schema import Item, Policy, Reason, Rules, Section
+from .schema import Item, Policy, Reason, Route, Rules, Section
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -10,6 +10,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Reason",
+    "Route",
     "Rules",
     "Section",
     "cached_policy",

@@ -126,8 +126,8 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         return Policy.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        # Model-level checks have no location of their own beyond the model.
+        # A whole-policy check that found its problem deeper down says where (schema.Misplaced).
+        loc = tuple(error["loc"]) + getattr(error.get("ctx", {}).get("error"), "loc", ())
         line = _line_of(node, loc)
         raise PolicyError(file, _format_loc(loc), _problem(error), line) from None
 

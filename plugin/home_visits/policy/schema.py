@@ -99,9 +99,51 @@ class Evening(_Model):
     needs_two_staff: bool = True
 
 
+class Misplaced(ValueError):
+    """A problem a whole-policy check finds under a deeper key: ``loc`` is that key, below the model."""
+
+    def __init__(self, loc: tuple[int | str, ...], problem: str) -> None:
+        super().__init__(problem)
+        self.loc = loc
+
+
+#: In a route's ``risk_factors``: a plan with any risk factor ticked at all.
+ANY_RISK = "any"
+
+
+class Route(_Model):
+    """Who is asked about some plans: emailed when such a plan is submitted, and reminded about it."""
+
+    #: Who they are, in words, for the handbook: "the designated safeguarding lead".
+    who: Title
+    #: Their ids in the portal's staff directory.
+    approvers: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)]
+    #: Plans for any of these reasons.
+    reasons: list[ItemId] = []
+    #: Plans with any of these risk factors ticked (``any``: any risk factor at all).
+    risk_factors: list[ItemId] = []
+
+    @model_validator(mode="after")
+    def _says_which_plans(self) -> Route:
+        if not (self.reasons or self.risk_factors):
+            raise ValueError("a route needs reasons, risk_factors or both, to say which plans it is for")
+        return self
+
+    @property
+    def any_risk(self) -> bool:
+        return ANY_RISK in self.risk_factors
+
+    def matches(self, reason: str, risk_factors: list[str]) -> bool:
+        return reason in self.reasons or bool(
+            risk_factors and (self.any_risk or set(risk_factors) & set(self.risk_factors)))
+
+
 class Rules(_Model):
     #: Roles whose members may authorise a plan (never their own).
     authorisers: Annotated[list[Role], Field(min_length=1)] = ["approver"]
+    #: Approvers asked first about some plans; other plans (and these, when none of the named
+    #: approvers can decide one) go to every approver. Any approver may still decide any plan.
+    routes: list[Route] = []
     #: When a second member of staff is required. ``whenever_possible`` allows a lone visit
     #: with a written reason; the others refuse it.
     two_staff: Annotated[list[TwoStaffCondition], Field(min_length=1)] = ["whenever_possible"]
@@ -189,6 +231,22 @@ class Policy(_Model):
                     )
                 seen[item.id] = where
         return self
+
+    @model_validator(mode="after")
+    def _routes_name_real_items(self) -> Policy:
+        reasons = {reason.id for reason in self.reasons}
+        risks = {factor.id for factor in self.risk_factors} | {ANY_RISK}
+        for index, route in enumerate(self.rules.routes):
+            for key, known, ids in (("reasons", reasons, route.reasons), ("risk_factors", risks, route.risk_factors)):
+                if unknown := [i for i in ids if i not in known]:
+                    raise Misplaced(("rules", "routes", index, key),
+                                    f"{', '.join(map(repr, unknown))} is not one of the policy's {key} "
+                                    f"({', '.join(sorted(known))})")
+        return self
+
+    def routes_for(self, reason: str, risk_factors: list[str]) -> list[Route]:
+        """The routes a plan with this reason and these risk factors follows."""
+        return [route for route in self.rules.routes if route.matches(reason, risk_factors)]
 
     def all_items(self) -> list[Item]:
         """Every item in the policy, in document order."""
