@@ -249,7 +249,7 @@ def test_the_queue_shows_waiting_time_and_authorises_low_risk_plans_in_one_click
     clock.advance(hours=26, minutes=5)
     page = login("alex").get("/home-visits/approvals").get_data(as_text=True)
     assert page.count("1 day 2 hours") == 2
-    assert f'aria-label="Authorise the visit to J.S. on 04 Mar"' in page
+    assert 'aria-label="Authorise the visit to J.S. on 04 Mar"' in page
     assert "Authorise the visit to R.E." not in page and f"/home-visits/{risky.id}\">Review the plan" in page
     response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals"})
     assert response.location == "/home-visits/approvals"

@@ -61,7 +61,7 @@ def stored(app: Flask, visit_id: int) -> VisitRecord:
     with state(app).sessions() as session:
         record = session.scalar(select(VisitRecord).where(VisitRecord.visit_id == visit_id))
         assert record is not None
-        record.actions  # load before the session closes
+        _ = record.actions  # load before the session closes
         return record
 
 

@@ -10,7 +10,6 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -18,8 +17,6 @@ from sqlalchemy import select
 from home_visits import escalation, safety
 from home_visits.extension import state
 from home_visits.models import Alert, Visit
-
-from .conftest import USERS
 
 DAY = datetime(2026, 3, 4, 8, 0, tzinfo=timezone.utc)  # 08:00 in London (GMT)
 SWEEP_EVERY = timedelta(minutes=5)
@@ -31,7 +28,6 @@ def test_a_thousand_visits_each_escalated_once_per_tier_on_time(app: Flask) -> N
     st = state(app)
     policy = st.policy
     grace = timedelta(minutes=policy.rules.grace_minutes)
-    back_at: dict[int, datetime | None] = {}
     with st.sessions() as session:
         visits = []
         for n in range(1000):

@@ -1,7 +1,7 @@
 """visits and audit trail
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22
 """
 
