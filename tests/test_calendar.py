@@ -285,8 +285,9 @@ def test_one_event_says_what_slt_need() -> None:
 def test_limited_detail_leaves_out_phones_contact_and_risk_flags() -> None:
     data = feed([visit(1)], detail="limited")
     for read in read_all(data).values():
+        assert read[uid(1)]["summary"] == "Home visit: attendance, J.S., Ms Patel + Mr Jones"  # who is going
         assert read[uid(1)]["description"] == (
-            "Staff: Ms Patel, Mr Jones\nExpected return: 11:00\nAuthorised by: Mr Okafor\n"
+            "Expected return: 11:00\nAuthorised by: Mr Okafor\n"
             "Portal: https://portal.school.example/home-visits/visits/1"
         )
     assert b"07700" not in data and b"Akhtar" not in data and b"Dog" not in data

@@ -86,8 +86,9 @@ def location(event: FeedEvent) -> str:
 
 
 def description(event: FeedEvent, zone: str, detail: Detail = "full") -> str:
-    """The plain-text DESCRIPTION (reason and initials are in the SUMMARY); ``limited`` leaves out
-    phones, the contact and risk flags."""
+    """The plain-text DESCRIPTION (reason, initials and staff names are in the SUMMARY); ``limited``
+    leaves out phones, the contact and risk flags, and so the staff line, which would only repeat the
+    SUMMARY's names (every byte counts against Google's ~1 MB feed limit)."""
     full = detail == "full"
 
     def who(person: Staff) -> str:
@@ -95,7 +96,7 @@ def description(event: FeedEvent, zone: str, detail: Detail = "full") -> str:
 
     tz = ZoneInfo(zone)
     start, back = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
-    lines = ["Staff: " + ", ".join(who(person) for person in (event.lead, event.second) if person)]
+    lines = ["Staff: " + ", ".join(who(person) for person in (event.lead, event.second) if person)] if full else []
     if full and event.contact:
         lines.append(f"Responsible contact: {who(event.contact)}")
     # Month names by hand (no locale: the same bytes on every server); the date only if not the same day.
