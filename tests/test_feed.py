@@ -17,7 +17,7 @@ from home_visits import feed_views
 from home_visits.extension import RedactFeedTokens, state
 from home_visits.models import FeedToken
 
-from .conftest import NOW
+from .conftest import NOW, make_app
 
 
 def new_link(client: FlaskClient) -> str:
@@ -203,3 +203,41 @@ def test_an_overdue_visit_says_so_in_the_feed_and_changes_the_etag(
     late = client.get(url, headers={"If-None-Match": out.headers["ETag"]})
     assert late.status_code == 200
     assert "OVERDUE since 11:15" in str(events(late.data)[f"home-visit-{visit.id}@school.example"]["DESCRIPTION"])
+
+
+def test_a_new_phone_number_in_the_directory_reaches_the_feed(
+    app: Flask, login: Any, create_visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The office rings the number in the calendar when someone is overdue: it must not go stale."""
+    from .conftest import USERS
+
+    state(app).staff_mark.seconds = 0  # as HOME_VISITS_DIRECTORY_REFRESH = 0 would
+    visit = create_visit(state_="authorised")
+    client = login("alex")
+    url = new_link(client)
+    first = client.get(url)
+    uid = f"home-visit-{visit.id}@school.example"
+    assert "07700 900002" in str(events(first.data)[uid]["DESCRIPTION"])  # Jo, the second member of staff
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    monkeypatch.setattr(USERS["jo"], "phone", "07700 900999")
+    changed = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert "07700 900999" in str(events(changed.data)[uid]["DESCRIPTION"])
+    assert client.get(url, headers={"If-None-Match": changed.headers["ETag"]}).status_code == 304
+
+
+def test_the_directory_is_looked_at_once_a_minute_not_on_every_poll(
+    app: Flask, login: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert state(app).staff_mark.seconds == 60
+    assert state(make_app(tmp_path / "other", HOME_VISITS_DIRECTORY_REFRESH=5)).staff_mark.seconds == 5
+    client = login("alex")
+    url = new_link(client)
+    looked: list[int] = []
+    directory = state(app).directory
+    staff = directory.staff
+    monkeypatch.setattr(directory, "staff", lambda: looked.append(1) or staff())
+    state(app).staff_mark.checked = float("-inf")
+    for _ in range(5):
+        assert client.get(url).status_code == 200
+    assert len(looked) == 1

@@ -47,6 +47,10 @@ HOME_VISITS_FEED_DETAIL = "full"
 #: How often subscribers are asked to refresh (an RFC 5545 duration; Outlook honours it within limits).
 HOME_VISITS_FEED_REFRESH = "PT1H"
 
+#: Seconds between looks at the host's staff list for changed names or phones, which the feeds
+#: show: a change reaches subscribers at their next refresh after that.
+HOME_VISITS_DIRECTORY_REFRESH = 60
+
 #: The feed holds visits from this many days ago...
 HOME_VISITS_FEED_DAYS_BACK = 30
 

@@ -19,6 +19,7 @@ from werkzeug.exceptions import Conflict
 
 from . import config, db, headers
 from .directory import AttributeDirectory, Directory
+from .feeds import StaffMark
 from .policy import POLICY_ENV, Policy, cached_policy
 
 EXTENSION_KEY = "home_visits"
@@ -38,6 +39,8 @@ class State:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     #: Recently built calendar feeds by ETag key, so many subscribers of one feed cost one build.
     feed_cache: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)
+    #: What the feeds show about staff from the host's directory (``HOME_VISITS_DIRECTORY_REFRESH``).
+    staff_mark: StaffMark = field(default_factory=lambda: StaffMark(config.HOME_VISITS_DIRECTORY_REFRESH))
     #: The headers every plugin response carries (``HOME_VISITS_SECURITY_HEADERS`` over the defaults).
     security_headers: dict[str, str] = field(default_factory=dict)
 
@@ -85,8 +88,10 @@ class HomeVisits:
         users = users or self._options["users"]
         directory = directory or self._options["directory"] or AttributeDirectory(users)
         secure = headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # bad: start-up stops
-        app.extensions[EXTENSION_KEY] = State(policy, engine, db.session_factory(engine), directory,
-                                              security_headers=secure)
+        app.extensions[EXTENSION_KEY] = State(
+            policy, engine, db.session_factory(engine), directory, security_headers=secure,
+            staff_mark=StaffMark(app.config["HOME_VISITS_DIRECTORY_REFRESH"]),
+        )
 
         from .blueprint import blueprint
         from .cli import home_visits_cli

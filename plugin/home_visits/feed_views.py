@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
+from time import monotonic
 
 from flask import Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
@@ -57,13 +58,14 @@ def feed(token: str) -> Response:
         abort(404)
     scope = feeds.scope_for(person, policy.rules.authorisers)
     window = window_from_config()
+    staff, staff_changed = st.staff_mark.current(st.directory, now=now, monotonic=monotonic())
     settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
-                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone))
+                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone, staff))
     today = now.astimezone(policy.zone).date()
     tag = feeds.etag(polled, scope, today.isoformat(), settings)
     # The window moves at midnight, and visits go overdue with no change to any record.
     midnight = datetime.combine(today, time(0), tzinfo=policy.zone).astimezone(timezone.utc)
-    moments = [polled.changed_at, midnight]
+    moments = [polled.changed_at, midnight, staff_changed]
     if polled.latest_overdue:
         moments.append(polled.latest_overdue + grace)
     last_modified = max(moments).replace(microsecond=0)

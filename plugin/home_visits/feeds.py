@@ -107,6 +107,29 @@ def poll(connection: Connection, token: str, *, late: datetime) -> Poll | None:
     return Poll(row.id, row.person_id, row.counter, row.changed_at, row.overdue, latest_overdue)
 
 
+@dataclass
+class StaffMark:
+    """A fingerprint of what feeds show about staff (names and phones, from the host's directory,
+    not the database), worked out again at most every ``seconds``, and when it last changed."""
+
+    seconds: float
+    mark: str = ""
+    checked: float = float("-inf")
+    changed_at: datetime | None = None
+
+    def current(self, directory: Directory, *, now: datetime, monotonic: float) -> tuple[str, datetime]:
+        """The fingerprint, and when it last changed (first seen counts as a change: nobody knows
+        what a feed built before this process started said)."""
+        if self.changed_at is None or monotonic - self.checked >= self.seconds:
+            people = sorted(directory.staff(), key=lambda p: p.id)
+            raw = "\n".join(f"{p.id}|{p.name}|{p.phone}" for p in people).encode()
+            mark = hashlib.sha256(raw).hexdigest()[:16]
+            if mark != self.mark or self.changed_at is None:
+                self.mark, self.changed_at = mark, now
+            self.checked = monotonic
+        return self.mark, self.changed_at
+
+
 def etag(poll: Poll, scope: str, day: str, settings: str) -> str:
     """Changes whenever what the feed would hold can change: data, the day (the window moves at
     midnight), settings, and how many visits are overdue."""
