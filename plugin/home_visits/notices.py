@@ -83,8 +83,8 @@ def _day(visit: Visit, context: Context) -> str:
 def asked(visit: Visit, context: Context) -> list[Person]:
     """Who is asked to decide a plan: the approvers its routes in the policy name, else every approver.
 
-    Never someone on the visit; when none of the named approvers can decide (away, or on this visit
-    themselves), every approver is asked, so a plan is never left with nobody to decide it.
+    Never someone on the visit; when none of the named approvers can decide (gone from the staff list,
+    or on this visit themselves), every approver is asked, so a plan is never left with nobody to ask.
     """
     able = [p for p in context.directory.staff()
             if p.has(*context.policy.rules.authorisers) and p.id not in (visit.lead_id, visit.second_staff_id)]
