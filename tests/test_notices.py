@@ -161,6 +161,16 @@ def test_the_policy_routes_plans_to_the_approvers_it_names(routed: Any) -> None:
     assert routed() == {"alex@school.example", "blair@school.example"}  # no route: every approver
 
 
+def test_the_queue_says_who_was_asked_first(routed: Any) -> None:
+    routed(reason="signs-of-distress")
+    routed()
+    client = routed.app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "alex"
+    page = client.get("/home-visits/approvals").get_data(as_text=True)
+    assert page.count("Asked of") == 1 and "Asked of the designated safeguarding lead first" in page
+
+
 def test_a_routed_plan_with_nobody_named_free_to_decide_goes_to_every_approver(routed: Any) -> None:
     # Alex, the only approver named for risky plans, leads this one: Blair is asked instead.
     assert routed(lead="alex", risk_factors=["risk-animals"]) == {"blair@school.example"}
