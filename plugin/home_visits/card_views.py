@@ -20,7 +20,7 @@ def visit_card(visit_id: int) -> tuple[str, int]:
     """One printable page to carry: where, when, who, who to ring, what to do if not back, what to take."""
     me = current_person()
     visit = find_visit(visit_id, me)
-    if not (workflow.is_visiting(visit, me) or workflow.sees_everything(me, plugin_state().policy.rules.authorisers)):
+    if not workflow.visiting_or_oversees(visit, me, plugin_state().policy.rules.authorisers):
         return render_template("home_visits/card.html", visit=None, me=me), 403
     return render_template("home_visits/card.html", visit=visit, me=me), 200
 

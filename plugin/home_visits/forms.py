@@ -82,6 +82,11 @@ AGREED = options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
 
 
+def opened_version(field: Any) -> int | None:
+    """The version a form was opened at, from its hidden field (None when missing or not a number)."""
+    return int(field.data) if (field.data or "").isdecimal() else None
+
+
 def text_field(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:
     cls = TextAreaField if lines else StringField
     checks = [Optional(), Length(max=limit, message=f"Keep this under {limit} characters.")]

@@ -59,13 +59,19 @@ def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], sub
     )
 
 
+def _visiting(visit: Visit, context: Context) -> list[Person]:
+    """The lead and the second member of staff, as far as the directory still knows them."""
+    find = context.directory.find
+    return [p for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
+
+
 def _facts(visit: Visit, context: Context) -> list[str]:
-    policy, find = context.policy, context.directory.find
+    policy = context.policy
     zone = policy.zone
     reason = policy.reason(visit.reason)
     start = visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet"
     back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
-    staff = [p.name for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
+    staff = [p.name for p in _visiting(visit, context)]
     risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
     return [
         f"Pupil: {visit.pupil_initials}",
@@ -87,7 +93,7 @@ def asked(visit: Visit, context: Context) -> list[Person]:
     or on this visit themselves), every approver is asked, so a plan is never left with nobody to ask.
     """
     able = [p for p in context.directory.staff()
-            if p.has(*context.policy.rules.authorisers) and p.id not in (visit.lead_id, visit.second_staff_id)]
+            if workflow.can_authorise(visit, p, context.policy.rules.authorisers)]
     named = {i for route in context.policy.routes_for(visit.reason, visit.risk_factors) for i in route.approvers}
     return [p for p in able if p.id in named] or able
 
@@ -115,7 +121,7 @@ def plan_decided(session: Session, visit: Visit, context: Context, now: datetime
         lines += ["", f"Authorised by {decider.name}. Check out in the portal when you set off."]
     lines += ["", f"The plan: {context.link(visit.id)}"]
     return queue(session, key=f"{word}-{visit.id}-{visit.sequence}", visit=visit,
-                 to=wanting(session, [find(visit.lead_id), find(visit.second_staff_id or "")]),
+                 to=wanting(session, _visiting(visit, context)),
                  subject=f"Plan {word}: home visit {_day(visit, context)}, {visit.pupil_initials}",
                  text="\n".join(lines), now=now)
 
@@ -172,7 +178,7 @@ def digest(session: Session, context: Context, now: datetime) -> int | None:
         return None
     lines = [f"Home visits today, {today:%A %d %B %Y}:", ""]
     for visit in visits:
-        staff = " + ".join(p.name for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p)
+        staff = " + ".join(p.name for p in _visiting(visit, context))
         contact = find(visit.contact_id or "")
         lines += [
             f"{visit.starts_at.astimezone(zone):%H:%M}-{visit.expected_return.astimezone(zone):%H:%M}  {staff}"

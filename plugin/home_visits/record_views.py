@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import escalation, recording, workflow
 from .directory import Person
+from .forms import opened_version
 from .models import AccessEntry, Alert, RecordAction, Visit, VisitRecord
 from .record_forms import ConfirmForm, CorrectionForm, RecordForm
 from .records import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text
@@ -26,7 +27,7 @@ def _reader(visit_id: int) -> tuple[Person, Visit]:
     """The visit, for someone who may read its record: the visiting staff and the approvers."""
     me = current_person()
     visit = find_visit(visit_id, me)
-    if not (workflow.is_visiting(visit, me) or me.has(*plugin_state().policy.rules.authorisers)):
+    if not workflow.reads_record(visit, me, plugin_state().policy.rules.authorisers):
         abort(403)
     return me, visit
 
@@ -67,7 +68,7 @@ def _show(me: Person, visit: Visit, record: VisitRecord, *, correction: Correcti
         labels={"outcome": OUTCOMES, "setting": SETTINGS, "safeguarding": SAFEGUARDING, "incident": INCIDENTS,
                 "field": FIELDS},
         correction=correction or CorrectionForm(), confirm=confirm or ConfirmForm(),
-        can_correct=me.id == visit.lead_id or me.has(*authorisers),
+        can_correct=workflow.leads_or_decides(visit, me, authorisers),
         can_confirm=me.id == visit.second_staff_id and record.confirmed_at is None,
     )
     return page, status
@@ -92,7 +93,7 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     now = st.clock()
-    version = int(form.version.data) if (form.version.data or "").isdecimal() else None
+    version = opened_version(form.version)
     try:
         record = recording.save(session, visit, form.to_data(zone), actor=me, now=now, version=version)
         session.flush()
@@ -188,7 +189,7 @@ def action_done(action_id: int) -> Response:
     if action is None:
         abort(404)
     visit = find_visit(action.record.visit_id, me)
-    if me.id != visit.lead_id and not me.has(*st.policy.rules.authorisers):
+    if not workflow.leads_or_decides(visit, me, st.policy.rules.authorisers):
         abort(403)
     if not ConfirmForm().validate():
         abort(400, "The request was incomplete or expired: reload the page and try again.")

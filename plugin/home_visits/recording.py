@@ -89,7 +89,7 @@ def correct(
     """Append a correction to a submitted record (the lead or an approver); the original stays."""
     if record.submitted_at is None:
         raise workflow.WorkflowError("The record is still a draft: edit it instead.")
-    if actor.id != visit.lead_id and not actor.has(*policy.rules.authorisers):
+    if not workflow.leads_or_decides(visit, actor, policy.rules.authorisers):
         raise workflow.WorkflowError("Only the lead or a senior leader can correct a record.", status=403)
     if field not in FIELDS or not text.strip() or not reason.strip():
         raise workflow.WorkflowError("Choose what the correction is about, write it, and say why.", status=400)

@@ -16,9 +16,10 @@ from .models import Alert, JobRun, Visit
 from .views import current_person, db_session, find_visit, mail_context, plugin_state, show_visit
 
 
-def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: str = "home_visits.visit") -> Response:
+def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: str | None = None) -> Response:
     """A one-tap button: check the CSRF token, call ``act(session, visit, actor=, policy=, now=)``,
-    say ``message`` and go back; a move that is not allowed gets its status and plain reason."""
+    say ``message`` and go back (to the visit, or to the ``back_to`` endpoint); a move that is not
+    allowed gets its status and plain reason."""
     me = current_person()
     visit = find_visit(visit_id, me)
     if not SafetyForm().validate():
@@ -31,7 +32,7 @@ def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: 
         session.rollback()
         abort(error.status, str(error))
     flash(message)
-    return redirect(url_for(back_to, visit_id=visit.id) if back_to == "home_visits.visit" else url_for(back_to))
+    return redirect(url_for(back_to) if back_to else url_for("home_visits.visit", visit_id=visit.id))
 
 
 def _move(visit_id: int, action: str, message: str) -> Response:

@@ -155,7 +155,7 @@ def extend(
     """Move the expected return of a visit that is out; the office sees the reason."""
     if visit.state != workflow.CHECKED_OUT:
         raise workflow.WorkflowError("Only a visit that is out can be extended.")
-    if not (workflow.is_visiting(visit, actor) or workflow.sees_everything(actor, policy.rules.authorisers)):
+    if not workflow.visiting_or_oversees(visit, actor, policy.rules.authorisers):
         raise workflow.WorkflowError("You do not have permission to do that.", status=403)
     if not reason.strip():
         raise workflow.WorkflowError("Say why you need longer, so the office knows.", status=400)

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
 from .extension import MAX_ID, State, state
-from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm
+from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm, opened_version
 from .mail import MailSettings, mailer
 from .models import Visit
 from .rules import Plan
@@ -180,7 +180,7 @@ def show_visit(
         overdue=safety.is_overdue(visit, st.policy, now), minutes_overdue=safety.minutes_overdue(visit, st.policy, now),
         safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
         record=recording.record_of(db_session(), visit),
-        can_read_record=workflow.is_visiting(visit, me) or me.has(*authorisers),
+        can_read_record=workflow.reads_record(visit, me, authorisers),
         earlier_actions=recording.open_actions(db_session(), visit=visit) if visit.postcode else [],
     )
     return page, status
@@ -239,7 +239,7 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     plan, now = form.to_plan(st.policy), st.clock()
-    version = int(form.version.data) if (form.version.data or "").isdecimal() else None
+    version = opened_version(form.version)
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         if visit is None:

@@ -92,6 +92,23 @@ def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]
     return person.has(*authorisers) and not is_visiting(visit, person)
 
 
+def visiting_or_oversees(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The visiting staff, the office and approvers: they may check a visit back in, extend it and
+    print its card."""
+    return is_visiting(visit, person) or sees_everything(person, authorisers)
+
+
+def reads_record(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The visiting staff and those who authorise may read a visit's record; the office may not."""
+    return is_visiting(visit, person) or person.has(*authorisers)
+
+
+def leads_or_decides(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The lead, or someone who may authorise plans: they may cancel the visit, correct its record
+    and close its actions."""
+    return person.id == visit.lead_id or person.has(*authorisers)
+
+
 def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
     """Whether ``person`` may take ``action`` on ``visit`` now (state and role both)."""
     sources, _ = TRANSITIONS[action]
@@ -100,11 +117,11 @@ def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collecti
     if action in ("authorise", "decline"):
         return can_authorise(visit, person, authorisers)
     if action == "cancel":
-        return person.id == visit.lead_id or person.has(*authorisers)
+        return leads_or_decides(visit, person, authorisers)
     if action == "check_out":
         return is_visiting(visit, person)
     if action == "check_in":
-        return is_visiting(visit, person) or sees_everything(person, authorisers)
+        return visiting_or_oversees(visit, person, authorisers)
     return person.id == visit.lead_id
 
 

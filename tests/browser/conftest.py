@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from ..load.portal import Waitress
+from ..load.portal import Waitress, collect_errors
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -139,14 +139,7 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
         },
         instance_path=str(instance),
     )
-    errors: list[str] = []
-
-    @app.teardown_request
-    def _remember_errors(error: BaseException | None) -> None:
-        if error is not None:
-            errors.append(repr(error))
-
-    return Portal(app, Waitress(app, threads=4), instance, errors)
+    return Portal(app, Waitress(app, threads=4), instance, collect_errors(app))
 
 
 @pytest.fixture(scope="session", autouse=True)

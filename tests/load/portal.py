@@ -48,6 +48,18 @@ class Served:
     errors: list[str] = field(default_factory=list)
 
 
+def collect_errors(app: Flask) -> list[str]:
+    """A list that fills with every exception ``app`` raises while serving (a teardown hook)."""
+    errors: list[str] = []
+
+    @app.teardown_request
+    def _remember(error: BaseException | None) -> None:
+        if error is not None:
+            errors.append(repr(error))
+
+    return errors
+
+
 class Waitress:
     """waitress serving ``app`` on a free loopback port, its event loop in a thread of its own.
 
@@ -86,12 +98,7 @@ def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator
     threaded development server; stopped, and its engine disposed, on leaving."""
     from home_visits.extension import state
 
-    served = Served(app, "")
-
-    @app.teardown_request
-    def _remember(error: BaseException | None) -> None:
-        if error is not None:
-            served.errors.append(repr(error))
+    served = Served(app, "", collect_errors(app))
 
     if server == "waitress":
         wsgi = Waitress(app, threads=threads, channel_timeout=60)
