@@ -232,11 +232,35 @@ def smtp_server() -> Iterator[Inbox]:
     controller.stop()
 
 
+#: What the README's "Deploying" section tells a school to set, as the tests run it: the public URL set,
+#: no ``SERVER_NAME``, neither debug nor testing (so Flask answers errors as it would in production).
+#: Migrations are left to ``flask home-visits db upgrade`` in the deploy script, as with several workers.
+DEPLOYED = {"HOME_VISITS_PUBLIC_URL": "https://portal.school.example", "TESTING": False, "DEBUG": False,
+            "HOME_VISITS_AUTO_MIGRATE": False}
+#: The two configurations every command test runs under.
+DEPLOYMENTS = {"default": {}, "deployed": DEPLOYED}
+
+
+def link_base(app: Flask) -> str:
+    """Where links in emails, feeds and files must point for ``app``."""
+    return (app.config["HOME_VISITS_PUBLIC_URL"] or "http://localhost").rstrip("/")
+
+
+@pytest.fixture(params=sorted(DEPLOYMENTS))
+def deployment(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The demo's defaults, then the deployed configuration: each command test runs under both."""
+    return DEPLOYMENTS[request.param]
+
+
 @pytest.fixture
-def mail_app(tmp_path: Path, smtp_server: Inbox) -> Iterator[Flask]:
-    """The host portal, sending mail to the loopback SMTP server."""
+def mail_app(tmp_path: Path, smtp_server: Inbox, deployment: dict[str, Any]) -> Iterator[Flask]:
+    """The host portal, sending mail to the loopback SMTP server, under each configuration."""
     app = make_app(tmp_path / "instance", HOME_VISITS_SMTP_HOST="127.0.0.1", HOME_VISITS_SMTP_PORT=smtp_server.port,
-                   HOME_VISITS_SMTP_TIMEOUT=5, HOME_VISITS_OUT_OF_HOURS_EMAIL="head.on.call@school.example")
+                   HOME_VISITS_SMTP_TIMEOUT=5, HOME_VISITS_OUT_OF_HOURS_EMAIL="head.on.call@school.example",
+                   **deployment)
+    if not app.config["HOME_VISITS_AUTO_MIGRATE"]:  # the deploy script's step, before any worker serves
+        upgraded = app.test_cli_runner().invoke(args=["home-visits", "db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
     yield app
     state(app).engine.dispose()
 

@@ -23,7 +23,7 @@ from home_visits.extension import state
 from home_visits.models import RecordAction, Visit, VisitRecord
 from home_visits.records import Action, RecordData
 
-from .conftest import USERS, User, free_port, make_app
+from .conftest import NOW, USERS, User, free_port, make_app
 
 #: Who plays each part. ``lee`` is a member of staff added for this module: on no visit, no other role.
 WHO: dict[str, str | None] = {
@@ -82,15 +82,21 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     # client, signed in or not. Unknown and revoked tokens get 404 (tests/test_tokens.py).
     "home_visits.feed":         {"GET":  on(None,          200, 200, 200,  200,   200,    200,     200,   200)},
     # Only the visiting staff check out.
-    "home_visits.check_out":    {"POST": on("authorised",  401, 302, 404,  302,   403,    403,     403,   403)},
+    "home_visits.check_out":    {"POST": on("due",         401, 302, 404,  302,   403,    403,     403,   403)},
     # Back safe: the visiting staff, or the office and senior leaders closing it off for them.
     "home_visits.check_in":     {"POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403)},
     "home_visits.extend":       {"POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403,
                                             data={"until": "10:00", "reason": "Family arrived late"})},
     # "I'm handling this": the responsible contact, the office and senior leaders.
-    "home_visits.acknowledge":  {"POST": on("checked_out", 401, 403, 404,  403,   302,    302,     302,   403)},
+    "home_visits.acknowledge":  {"POST": on("overdue",     401, 403, 404,  403,   302,    302,     302,   403)},
     # "Alert the office now": anyone who can see the visit while it is out.
     "home_visits.alert_now":    {"POST": on("checked_out", 401, 302, 404,  302,   302,    302,     302,   403)},
+    # "Report an incident": the same people, while out and for the rest of that day.
+    "home_visits.report_incident": {"POST": on("checked_out", 401, 302, 404, 302,   302,    302,     302,   403,
+                                            data={"kind": "aggression"})},
+    # "Not going ahead": the visiting staff, or the office and senior leaders told by phone.
+    "home_visits.not_going_ahead": {"POST": on("authorised", 401, 302, 404,  302,   403,    302,     302,   403,
+                                            data={"reason": "The family cancelled this morning"})},
     "home_visits.dashboard":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     200,   403)},
     # The visit record: the lead writes it once back (others may read it but not write: 409); the visiting
     # staff and the approvers read it; the contact and the office do not.
@@ -195,17 +201,22 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 
 
 def make_visit(app: Flask, create_visit: Callable[..., Visit], wanted: str) -> Visit:
-    """A fresh visit led by sam (jo second, kim the contact), taken through the real workflow to ``wanted``."""
+    """A fresh visit led by sam (jo second, kim the contact), taken through the real workflow to ``wanted``.
+    The clock starts two days before the visit; ``due`` is an authorised visit on the morning it starts
+    (check-out is open), ``overdue`` one checked out and 20 minutes past its return's grace."""
+    st = state(app)
+    st.clock.now = NOW  # type: ignore[attr-defined]
     plan = {"second_staff_id": "jo", "contact_id": "kim", "contact_phone": "07700 900003"}
     if wanted in ("draft", "submitted", "authorised", "declined", "cancelled"):
         return create_visit(state_=wanted, **plan)
-    moves = {"checked_out": ["check_out"], "returned": ["check_out", "check_in"],
+    moves = {"due": [], "checked_out": ["check_out"], "overdue": ["check_out"], "returned": ["check_out", "check_in"],
              "recorded": ["check_out", "check_in"]}
     if wanted not in moves:
         pytest.fail(f"teach make_visit() in tests/test_access_matrix.py to make a {wanted!r} visit")
     visit = create_visit(state_="authorised", **plan)
-    st = state(app)
     lead = st.directory.person(USERS["sam"])
+    assert visit.starts_at is not None and visit.expected_return is not None
+    st.clock.now = visit.starts_at - timedelta(minutes=30)  # type: ignore[attr-defined]
     with st.sessions() as session:
         stored = session.get(Visit, visit.id)
         assert stored is not None
@@ -220,7 +231,9 @@ def make_visit(app: Flask, create_visit: Callable[..., Visit], wanted: str) -> V
             problems = recording.submit(session, stored, record, actor=lead, policy=st.policy, now=st.clock())
             assert not problems, problems
         session.commit()
-        return stored
+    if wanted == "overdue":
+        st.clock.now = visit.expected_return + timedelta(minutes=st.policy.rules.grace_minutes + 20)  # type: ignore[attr-defined]
+    return stored
 
 
 def ask(app: Flask, method: str, endpoint: str, expect: Expect, role: str, create_visit: Any) -> tuple[int, str]:

@@ -77,7 +77,7 @@ def changed_site(tmp_path_factory: pytest.TempPathFactory, changed_policy_file: 
 
 
 def test_every_policy_list_has_exactly_one_page() -> None:
-    expected = {"reasons", "alternatives", "risk_factors", "procedure", *Guidance.model_fields}
+    expected = {"reasons", "alternatives", "risk_factors", "procedure", "code_word", *Guidance.model_fields}
     assert sorted(section_names()) == sorted(expected)
     policy = load_policy()
     assert sum(len(section_items(policy, name)) for name in section_names()) == len(policy.all_items())

@@ -17,7 +17,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Notice, Visit
 from home_visits.policy import load_policy
 
-from .conftest import Inbox, form_data, free_port, make_app, valid_plan
+from .conftest import Inbox, form_data, free_port, link_base, make_app, valid_plan
 
 
 @pytest.fixture
@@ -50,9 +50,9 @@ def test_a_submitted_plan_emails_every_approver(app: Flask, login: Any, smtp_ser
     assert "Pupil: J.S." in text and "Wednesday 04 March 2026, 10:00 to 11:00" in text
     animals = next(item.title for item in load_policy().risk_factors if item.id == "risk-animals")
     assert f"Risk flags: {animals}" in text
-    assert "http://localhost/home-visits/1" in text
+    assert f"{link_base(app)}/home-visits/1" in text
     html = message.get_body(("html",)).get_content()
-    assert '<a href="http://localhost/home-visits/1">' in html
+    assert f'<a href="{link_base(app)}/home-visits/1">' in html
     no_pupil_name(smtp_server, "Jamie", "Smith")
 
 

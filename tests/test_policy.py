@@ -40,7 +40,7 @@ def test_default_policy_loads_with_the_agreed_rules() -> None:
 
 def test_default_items_are_well_formed() -> None:
     items = load_policy().all_items()
-    assert 100 <= len(items) <= 140
+    assert 100 <= len(items) <= 180  # a full policy, yet one a school can still read through
     ids = [item.id for item in items]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", i) for i in ids)

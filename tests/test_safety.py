@@ -14,7 +14,7 @@ from home_visits import escalation
 from home_visits.extension import state
 from home_visits.models import Alert, AuditEntry, Visit
 
-from .conftest import Inbox, free_port
+from .conftest import Inbox, free_port, link_base
 
 BACK = datetime(2026, 3, 4, 11, 0, tzinfo=timezone.utc)  # the default visit's expected return
 OVERDUE = BACK + timedelta(minutes=15)  # the default policy's grace
@@ -130,7 +130,7 @@ def test_the_alert_email_says_who_where_and_what_to_do_but_not_the_pupil(
     assert message["Subject"] == "OVERDUE: Sam Patel, home visit, expected back 11:00"
     assert {a.addr_spec for a in message["To"].addresses} == {"kim@school.example", "office@school.example"}
     for fact in ("Sam Patel, phone 07700 900001", "Jo Jones, phone 07700 900002", "12 Larch Close, Exampleton EX1 2AB",
-                 "Ring the member of staff", "Call the police on 999", f"http://localhost/home-visits/{visit.id}"):
+                 "Ring the member of staff", "Call the police on 999", f"{link_base(app)}/home-visits/{visit.id}"):
         assert fact in body
     assert "Jamie" not in body and "Smith" not in body and "Smith" not in message["Subject"]
 

@@ -19,6 +19,9 @@ blueprint.add_url_rule("/<int:visit_id>/check-in", "check_in", safety_views.chec
 blueprint.add_url_rule("/<int:visit_id>/extend", "extend", safety_views.extend, methods=["POST"])
 blueprint.add_url_rule("/<int:visit_id>/acknowledge", "acknowledge", safety_views.acknowledge, methods=["POST"])
 blueprint.add_url_rule("/<int:visit_id>/alert", "alert_now", safety_views.alert_now, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/incident", "report_incident", safety_views.report_incident, methods=["POST"])
+blueprint.add_url_rule("/<int:visit_id>/not-going-ahead", "not_going_ahead", safety_views.not_going_ahead,
+                       methods=["POST"])
 blueprint.add_url_rule("/dashboard", "dashboard", safety_views.dashboard)
 
 blueprint.add_url_rule("/<int:visit_id>/record", "record", record_views.record_page, methods=["GET", "POST"])

@@ -13,8 +13,14 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import db
+from . import db, links
 from .extension import state
+
+
+def _warn_about_links() -> None:
+    """Commands that email or write links say once when those links will be wrong."""
+    if not links.configured(current_app):
+        click.echo(f"Warning: {links.UNSET_WARNING}", err=True)
 
 
 @click.group("home-visits")
@@ -51,6 +57,7 @@ def publish(out: str, scope: str, user_id: str | None) -> None:
         raise click.UsageError("--scope user needs --user ID.")
     if scope == "user" and state(current_app).directory.find(user_id or "") is None:
         raise click.BadParameter(f"no member of staff with id {user_id!r}", param_hint="--user")
+    _warn_about_links()
     body = feed_bytes(window_from_config(), person_id=user_id if scope == "user" else None)
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -63,22 +70,45 @@ def publish(out: str, scope: str, user_id: str | None) -> None:
     click.echo(f"Wrote {body.count(b'BEGIN:VEVENT')} visits to {target}.")
 
 
+#: What ``flask home-visits escalate`` exits with, for cron's mail and monitoring.
+ALL_SENT, MAIL_FAILED, SWEEP_FAILED = 0, 1, 2
+
+
 @home_visits_cli.command("escalate")
 @with_appcontext
 def escalate() -> None:
-    """Email the contacts of every overdue visit, once per tier; retry mail that failed. Run from cron."""
+    """Email the contacts of every overdue visit and missed check-out, once per tier; retry mail that
+    failed. Run from cron. Exits 0 when every due email went, 1 when mail could not be sent (it is
+    retried at the next run), 2 when the sweep failed on a visit or as a whole (a bug to report)."""
     from .escalation import sweep
     from .notices import deliver
     from .views import mail_context
 
+    _warn_about_links()
     st = state(current_app)
-    with st.sessions() as session:
-        context = mail_context()
-        result = sweep(session, context, st.clock())
-        plans = deliver(session, context, st.clock())  # plan emails that could not go at once
+    try:
+        with st.sessions() as session:
+            context = mail_context()
+            result = sweep(session, context, st.clock())
+            plans = deliver(session, context, st.clock())  # plan emails that could not go at once
+    except Exception as error:  # noqa: BLE001 - cron must hear why, in the last line and the exit code
+        current_app.logger.exception("The escalation sweep failed")
+        click.echo(f"The escalation sweep itself failed ({type(error).__name__}: {error}); no visit was checked. "
+                   f"Report this to whoever supports the portal. (exit {SWEEP_FAILED})")
+        raise SystemExit(SWEEP_FAILED) from None
     click.echo(f"Escalation sweep: {result}; plan emails: {plans.sent} sent, {plans.failed} failed.")
-    if result.failed or plans.failed:
-        raise SystemExit(1)
+    for visit_id, problem in sorted(result.broken.items()):
+        click.echo(f"visit {visit_id}: {problem}")
+    unsent = result.failed + plans.failed
+    if result.broken:
+        ids = ", ".join(str(i) for i in sorted(result.broken))
+        click.echo(f"The sweep failed on {len(result.broken)} visit(s) ({ids}) and checked every other one; each of "
+                   f"those visits' history says what went wrong. Report this. (exit {SWEEP_FAILED})")
+        raise SystemExit(SWEEP_FAILED)
+    if unsent:
+        click.echo(f"{unsent} email(s) could not be sent; they will be retried at the next run. (exit {MAIL_FAILED})")
+        raise SystemExit(MAIL_FAILED)
+    click.echo(f"All due alerts were sent. (exit {ALL_SENT})")
 
 
 def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
@@ -87,6 +117,7 @@ def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
     from .notices import deliver
     from .views import mail_context
 
+    _warn_about_links()
     st = state(current_app)
     with st.sessions() as session:
         context, now = mail_context(), st.clock()

@@ -1,27 +1,35 @@
-"""Overdue visits in the database: raise each due alert once, deliver it, retry until it goes.
+"""Overdue visits and missed check-outs in the database: raise each due alert once, deliver it, retry
+until it goes.
 
 Run by ``flask home-visits escalate`` from cron. Safe when two sweeps overlap: an alert row is
-unique per (visit, key), and a sweep sends only the alerts it claimed with an atomic UPDATE.
-No Flask here; mail goes through the ``Mailer`` the caller hands in.
+unique per (visit, key), and a sweep sends only the alerts it claimed with an atomic UPDATE. One bad
+visit never stops the others: whatever fails for one visit is written in its history and counted in
+:attr:`Result.broken`, and the sweep goes on. No Flask here; mail goes through the ``Mailer`` the
+caller hands in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from . import outbox, safety, services
+from . import outbox, safety, services, workflow
 from .directory import Directory, Person
 from .mail import MailError
-from .models import Alert, JobRun, Visit
+from .models import Alert, AuditEntry, JobRun, Visit
 from .policy import Policy
 
-#: Sends one email: (recipients, subject, plain text). Raises :class:`MailError` when it cannot.
-Mailer = Callable[[Sequence[str], str, str], None]
+#: Sends one email: ``mailer(recipients, subject, plain text, html=None, headers=None)``. Raises
+#: :class:`MailError` when it cannot.
+Mailer = Callable[..., None]
+
+#: A visit the chain never saw go out is watched for this long after its start: long enough to cover a
+#: cron that was down overnight, short enough that old plans nobody closed are not read every run.
+LOOK_BACK = timedelta(days=2)
 
 #: The actor recorded in the audit trail for what the sweep does.
 SWEEP = Person("system", "Automatic safety check")
@@ -33,9 +41,19 @@ class Result:
     sent: int = 0
     failed: int = 0
     stopped: int = 0
+    #: Visits the sweep could not handle (a bug or a bad row), by id, with what went wrong.
+    broken: dict[int, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        return f"{self.raised} raised, {self.sent} sent, {self.failed} failed, {self.stopped} no longer needed"
+        text = f"{self.raised} raised, {self.sent} sent, {self.failed} failed, {self.stopped} no longer needed"
+        return text + (f", {len(self.broken)} visits could not be checked" if self.broken else "")
+
+    def add(self, other: Result) -> None:
+        self.raised += other.raised
+        self.sent += other.sent
+        self.failed += other.failed
+        self.stopped += other.stopped
+        self.broken.update(other.broken)
 
 
 @dataclass(frozen=True)
@@ -53,31 +71,94 @@ class Context:
 
 
 def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str], due_at: datetime, *,
-                raised_by: str = "") -> int | None:
+                raised_by: str = "", detail: str = "") -> int | None:
     """Create the alert unless it exists already; the new alert's id, None when it existed."""
     return outbox.insert_once(
         session, Alert, unique=["visit_id", "key"], visit_id=visit_id, key=key, notify=list(notify),
-        due_at=due_at, status="pending", attempts=0, last_error="", raised_by=raised_by,
+        due_at=due_at, status="pending", attempts=0, last_error="", raised_by=raised_by, detail=detail,
     )
 
 
-def raise_due(session: Session, policy: Policy, now: datetime) -> int:
-    """Create every alert that is due for a visit that is out; returns how many are new."""
-    out = session.scalars(select(Visit).where(Visit.state == safety.CHECKED_OUT)).all()
+def watched(session: Session, now: datetime) -> list[Visit]:
+    """Visits out now, and authorised visits that have started (recently) and nobody checked out."""
+    starts = Visit.starts_at
+    return list(session.scalars(select(Visit).where(or_(
+        Visit.state == safety.CHECKED_OUT,
+        and_(Visit.state == safety.AUTHORISED, starts <= now, starts >= now - LOOK_BACK),
+    )).order_by(Visit.id)))
+
+
+#: Who hears at once about an incident, besides the addresses in ``HOME_VISITS_INCIDENT_EMAILS``.
+INCIDENT_NOTIFY = ("approvers", "incident_contacts")
+
+
+def raise_alarm(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime,
+                incident: str = "") -> int:
+    """Someone who can see the visit raises the alarm from its page (the visiting staff, or whoever they
+    phoned): "alert the office now" (the top tier and the office),
+    or an incident of kind ``incident`` (the approvers and the incident contacts). Returns the alert's id;
+    it stays open on the dashboard until someone says they are handling it."""
+    if incident:
+        if incident not in INCIDENT_KINDS:
+            raise workflow.WorkflowError("Choose what kind of incident it is.", status=400)
+        if not safety.may_report_incident(visit, policy, now):
+            raise workflow.WorkflowError("Incidents are reported here while you are out and on the day of the "
+                                         "visit; after that, use the visit record. If anyone is in danger, call 999.")
+    elif visit.state != safety.CHECKED_OUT:
+        raise workflow.WorkflowError("Alerts are for a visit that is out. If anyone is in danger, call 999.")
+    prefix, notify = ("incident", INCIDENT_NOTIFY) if incident else ("manual", safety.top_tier(policy))
+    count = len(session.scalars(select(Alert.id).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))).all())
+    alert_id = raise_alert(session, visit.id, f"{prefix}-{count + 1}", notify, now, raised_by=actor.id, detail=incident)
+    if alert_id is None:  # two taps at the same moment: the first one's alarm stands
+        raise workflow.WorkflowError("That alarm was raised a moment ago; it is on its way.")
+    if incident:
+        visit.incident = True
+        services.audit(session, visit, actor, "incident_reported", now, comment=INCIDENT_KINDS[incident])
+    else:
+        services.audit(session, visit, actor, "alert_raised", now, comment="Alert the office now")
+    return alert_id
+
+
+def reported_incidents(session: Session, visit_id: int) -> list[Alert]:
+    """Incidents the staff reported from the visit page as they happened, oldest first."""
+    return list(session.scalars(select(Alert).where(Alert.visit_id == visit_id, Alert.key.startswith("incident-"))
+                                .order_by(Alert.id)))
+
+
+def raise_due(session: Session, policy: Policy, now: datetime, result: Result) -> None:
+    """Create every alert that is due for a watched visit, committing visit by visit; a visit whose
+    alerts cannot be worked out is noted in ``result.broken`` and in its history, and the rest go on."""
+    visits = watched(session, now)
     existing = {
         (row.visit_id, row.key)
-        for row in session.execute(
-            select(Alert.visit_id, Alert.key).join(Visit, Visit.id == Alert.visit_id)
-            .where(Visit.state == safety.CHECKED_OUT)
-        )
+        for row in session.execute(select(Alert.visit_id, Alert.key).where(Alert.visit_id.in_([v.id for v in visits])))
     }
-    created = 0
-    for visit in out:
-        for due in safety.due_alerts(visit, policy, now):
-            if (visit.id, due.key) not in existing:
-                created += raise_alert(session, visit.id, due.key, due.notify, due.at) is not None
-    session.commit()
-    return created
+    for visit in visits:
+        visit_id = visit.id
+        try:
+            new = [due for due in safety.due_alerts(visit, policy, now) if (visit_id, due.key) not in existing]
+            for due in new:
+                result.raised += raise_alert(session, visit_id, due.key, due.notify, due.at) is not None
+            if new:
+                session.commit()
+        except Exception as error:  # noqa: BLE001 - one bad visit must never silence the others
+            session.rollback()
+            broken(session, visit_id, result, now, "working out its alerts", error)
+
+
+def broken(session: Session, visit_id: int, result: Result, now: datetime, doing: str, error: Exception) -> None:
+    """Note on the visit (once per distinct problem) that the sweep failed on it, and go on."""
+    problem = f"The safety check failed while {doing}: {type(error).__name__}: {error}"[:1000]
+    result.broken[visit_id] = problem
+    try:
+        visit = session.get(Visit, visit_id)
+        last = session.scalar(select(AuditEntry.comment).where(
+            AuditEntry.visit_id == visit_id, AuditEntry.action == "check_failed").order_by(AuditEntry.id.desc()))
+        if visit is not None and last != problem:
+            services.audit(session, visit, SWEEP, "check_failed", now, comment=problem)
+        session.commit()
+    except Exception:  # noqa: BLE001 - the history could not be written either; the count still says so
+        session.rollback()
 
 
 def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
@@ -88,6 +169,8 @@ def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
     for kind in alert.notify:
         if kind == "responsible_contact" and visit.contact_id:
             people = [directory.find(visit.contact_id)]
+        elif kind == "lead":
+            people = [directory.find(visit.lead_id)]
         elif kind == "second_staff" and visit.second_staff_id:
             people = [directory.find(visit.second_staff_id)]
         elif kind == "office":
@@ -107,30 +190,51 @@ def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
 
 
 def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Result:
-    """Send every pending or failed alert this sweep can claim (or just alert ``only``)."""
+    """Send every pending or failed alert this sweep can claim (or just alert ``only``). An alert whose
+    send crashed is released at once for the next run and its visit counted in ``broken``."""
     result = Result()
     for alert_id in outbox.waiting(session, Alert, now, only=only):
-        if outbox.claim(session, Alert, alert_id, now):
-            _send_one(session, session.get(Alert, alert_id), context, now, result)
+        if not outbox.claim(session, Alert, alert_id, now):
+            continue
+        alert = session.get(Alert, alert_id)
+        assert alert is not None
+        visit_id = alert.visit_id
+        try:
+            _send_one(session, alert, context, now, result)
+        except Exception as error:  # noqa: BLE001 - a crash while sending one alert must not hold the rest
+            session.rollback()
+            _release(session, alert_id, error)
+            broken(session, visit_id, result, now, "sending an alert", error)
     return result
 
 
-def _send_one(session: Session, alert: Alert | None, context: Context, now: datetime, result: Result) -> None:
-    assert alert is not None
+def _release(session: Session, alert_id: int, error: Exception) -> None:
+    """Put a claimed alert back for the next run straight away (not after the stale-claim wait)."""
+    try:
+        alert = session.get(Alert, alert_id)
+        if alert is not None:
+            outbox.mark_failed(alert, f"{type(error).__name__}: {error}")
+        session.commit()
+    except Exception:  # noqa: BLE001 - the claim goes stale and is retried after outbox.STALE_CLAIM
+        session.rollback()
+
+
+def _send_one(session: Session, alert: Alert, context: Context, now: datetime, result: Result) -> None:
     visit = session.get(Visit, alert.visit_id)
     assert visit is not None
-    if visit.state != safety.CHECKED_OUT and not alert.raised_by:
+    if not safety.still_needed(alert.key, alert.raised_by, visit):
         alert.status = "stopped"
         result.stopped += 1
-        services.audit(session, visit, SWEEP, "alert_stopped", now, comment=f"{alert.key}: the staff are back")
+        services.audit(session, visit, SWEEP, "alert_stopped", now, comment=f"{alert.key}: no longer needed")
         session.commit()
         return
     to = recipients(alert, visit, context)
     subject, text = alert_email(alert, visit, context, now)
+    headers = {"X-Home-Visit-Id": str(visit.id), "X-Home-Visits-Alert": alert.key}
     try:
         if not to:
             raise MailError("no email address for " + ", ".join(alert.notify))
-        context.mailer(to, subject, text)
+        context.mailer(to, subject, text, headers=headers)
     except MailError as error:
         outbox.mark_failed(alert, error)
         result.failed += 1
@@ -143,6 +247,15 @@ def _send_one(session: Session, alert: Alert | None, context: Context, now: date
     session.commit()
 
 
+#: The kinds of incident staff can report from the visit page, at the moment they happen.
+INCIDENT_KINDS = {
+    "aggression": "Aggression or threats",
+    "injury": "Someone was hurt",
+    "accident": "An accident (on the way or at the home)",
+    "child_at_risk": "A child at risk",
+}
+
+
 def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> tuple[str, str]:
     """Subject and plain text of an alert: who is out, where, since when, what to do. No pupil name."""
     policy, find = context.policy, context.directory.find
@@ -151,34 +264,47 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
     second = find(visit.second_staff_id) if visit.second_staff_id else None
     contact = find(visit.contact_id) if visit.contact_id else None
     back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
+    start = visit.starts_at.astimezone(zone).strftime("%H:%M") if visit.starts_at else "?"
     who = lead.name if lead else visit.lead_id
+    never_out = visit.checked_out_at is None
     if alert.key == "incident":
         return _incident_email(visit, context, who)
-    if alert.raised_by:
+    if alert.key.startswith("incident-"):
+        raiser = find(alert.raised_by)
+        kind = INCIDENT_KINDS.get(alert.detail, alert.detail or "an incident")
+        headline = f"INCIDENT on a home visit now: {kind}, reported by {raiser.name if raiser else alert.raised_by}"
+        step = "Reported from the visit page as it happened."
+    elif alert.raised_by:
         raiser = find(alert.raised_by)
         headline = f"URGENT: alert from {raiser.name if raiser else alert.raised_by} on a home visit"
+        step = "Raised by hand."
     elif alert.key == safety.END_OF_DAY:
         headline = f"Still out at closing time: {who}, home visit"
+        step = "End-of-day check."
+    elif alert.key == safety.NOT_CHECKED_OUT:
+        headline = f"NOT CHECKED OUT: {who}, home visit due to start at {start}"
+        step = ("Nobody has checked out for this visit. Ring them: if it is not going ahead, they press "
+                "\"Not going ahead\" on the visit page; if they went, they check out now.")
     else:
-        headline = f"OVERDUE: {who}, home visit, expected back {back}"
-    if alert.key.startswith("tier-"):
+        headline = f"OVERDUE: {who}, home visit, expected back {back}" + (" (never checked out)" if never_out else "")
         step = f"Escalation step {int(alert.key[5:]) + 1} of {len(policy.escalation.tiers)}."
-    else:
-        step = "Raised by hand." if alert.raised_by else "End-of-day check."
     lines = [headline, step, ""]
     for label, person in (("Lead", lead), ("Second member of staff", second)):
         if person:
             lines.append(f"{label}: {person.name}, phone {person.phone or 'not known'}")
+    overdue = safety.minutes_overdue(visit, policy, now)
     lines += [
         f"Address: {' '.join(visit.address.split())} {visit.postcode}".rstrip(),
-        f"Expected back: {back}; {safety.minutes_overdue(visit, policy, now)} minutes overdue now",
+        f"Due to start: {start}; checked out: " + ("not yet" if never_out else
+                                                   visit.checked_out_at.astimezone(zone).strftime("%H:%M")),
+        f"Expected back: {back}" + (f"; {overdue} minutes overdue now" if safety.is_overdue(visit, policy, now) else ""),
         f"Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
         "",
         "What to do, in order:",
     ]
     lines += [f"{n}. {step.title}: {step.text}" for n, step in enumerate(policy.escalation.procedure, 1)]
     lines += ["", "If anyone is in danger, call 999 now.", "", f"The visit: {context.link(visit.id)}",
-              "Open it and press \"I'm handling this\" so others know; it stops further alerts."]
+              "Open it and press \"I'm handling this\" so others know; it stops further escalation emails."]
     return headline, "\n".join(lines)
 
 
@@ -212,8 +338,8 @@ def record_run(session: Session, name: str, now: datetime, summary: str) -> None
 
 def sweep(session: Session, context: Context, now: datetime) -> Result:
     """One run of the escalation job."""
-    raised = raise_due(session, context.policy, now)
-    result = deliver(session, context, now)
-    result.raised = raised
+    result = Result()
+    raise_due(session, context.policy, now, result)
+    result.add(deliver(session, context, now))
     record_run(session, "escalate", now, str(result))
     return result

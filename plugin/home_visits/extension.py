@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict
 
-from . import config, db, headers
+from . import config, db, headers, links
 from .directory import AttributeDirectory, Directory
 from .feeds import StaffMark
 from .policy import POLICY_ENV, Policy, cached_policy
@@ -104,6 +104,7 @@ class HomeVisits:
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
         _redact_request_logs()
+        links.warn_if_unset(app)
         app.logger.addFilter(RedactFeedTokens())  # Flask logs "Exception on <path>" when a view fails
 
 

@@ -11,7 +11,8 @@ from wtforms import SubmitField
 
 from . import feeds
 from .calendar import build_feed
-from .views import current_person, db_session, plugin_state, public_url
+from .links import base_url, public_url
+from .views import current_person, db_session, plugin_state
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
 #: Built feeds kept per process: one per subscriber of a personal feed, one for all approvers.
@@ -60,7 +61,8 @@ def feed(token: str) -> Response:
     window = window_from_config()
     staff, staff_changed = st.staff_mark.current(st.directory, now=now, monotonic=monotonic())
     settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
-                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone, staff))
+                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone, staff,
+                     base_url()))  # the links inside differ by base, so a cached feed must too
     today = now.astimezone(policy.zone).date()
     tag = feeds.etag(polled, scope, today.isoformat(), settings)
     # The window moves at midnight, and visits go overdue with no change to any record.

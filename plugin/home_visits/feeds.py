@@ -189,5 +189,6 @@ def feed_event(
         authorised_by=(staff(visit.authorised_by) or Staff("")).name,
         risk_flags=tuple(item.title for item in policy.risk_factors if item.id in visit.risk_factors),
         url=link(visit.id),
-        overdue_since=safety.overdue_from(visit, policy) if safety.is_overdue(visit, policy, now) else None,
+        overdue_since=safety.overdue_from(visit, policy)
+        if visit.state == safety.CHECKED_OUT and safety.is_overdue(visit, policy, now) else None,
     )

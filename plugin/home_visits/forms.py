@@ -209,6 +209,28 @@ class SafetyForm(FlaskForm):
     go = SubmitField()
 
 
+class IncidentForm(FlaskForm):
+    """"Report an incident" on the visit page: what kind, in one tap (the details go in the record later)."""
+
+    kind = SelectField("What happened", choices=[], validators=[InputRequired("Choose what happened.")])
+    report = SubmitField("Report an incident")
+
+    def __init__(self, *args: Any, kinds: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kind.choices = options([("", "Choose…"), *kinds.items()])
+
+
+class CallOffForm(FlaskForm):
+    """"Not going ahead": an authorised visit that did not happen, and why (the office sees it)."""
+
+    reason = StringField(
+        "Why it is not going ahead",
+        validators=[InputRequired("Say why the visit is not going ahead."), Length(max=500), single_line],
+        filters=[strip_text],
+    )
+    call_off = SubmitField("Not going ahead")
+
+
 class ExtendForm(FlaskForm):
     until = TimeField("New time you expect to be back", validators=[InputRequired("Enter the new time.")])
     reason = StringField(

@@ -31,7 +31,7 @@ PAGES: dict[str, list[str]] = {
     "getting-there": ["getting_there"],
     "arriving": ["arriving"],
     "during": ["during"],
-    "things-go-wrong": ["aggression", "children_alone"],
+    "things-go-wrong": ["aggression", "children_alone", "code_word"],
     "after": ["after", "record"],
     "attendance": ["attendance"],
     "families-and-agencies": ["families", "agencies"],
@@ -46,6 +46,7 @@ LIST_TITLES: dict[str, str] = {
     "alternatives": "Instead of a visit",
     "risk_factors": "Risk factors",
     "procedure": "If someone is overdue: what to do, in order",
+    "code_word": "Asking for help without saying so",
 }
 
 _RECIPIENTS: dict[str, str] = {
@@ -71,9 +72,12 @@ _TWO_STAFF: dict[str, str] = {
 
 
 def section_items(policy: Policy, name: str) -> Sequence[Item]:
-    """The items of a section: a ``guidance`` key, ``reasons``, ``alternatives``, ``risk_factors`` or ``procedure``."""
+    """The items of a section: a ``guidance`` key, ``reasons``, ``alternatives``, ``risk_factors``, ``procedure``
+    or ``code_word``."""
     if name == "procedure":
         return policy.escalation.procedure
+    if name == "code_word":
+        return [policy.rules.code_word] if policy.rules.code_word else []
     if name in ("reasons", "alternatives", "risk_factors"):
         return getattr(policy, name)  # type: ignore[no-any-return]
     return getattr(policy.guidance, name).items  # type: ignore[no-any-return]
@@ -272,6 +276,8 @@ class Macros:
     def section(self, name: str, level: int = 2) -> str:
         """A section's heading (none when ``level`` is 0), intro and items."""
         items = section_items(self.policy, name)
+        if not items:  # an optional part the school left out (the code word)
+            return ""
         return self._heading(name, level) + render_items(items, anchor=self._owns(name), ordered=name == "procedure")
 
     def checklist(self, *names: str, level: int = 0, brief: bool = False) -> str:

@@ -41,14 +41,18 @@ class MailSettings:
 
 
 def compose(
-    settings: MailSettings, *, to: Sequence[str], subject: str, text: str, html: str | None = None
+    settings: MailSettings, *, to: Sequence[str], subject: str, text: str, html: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """A plain-text message (with an HTML alternative when given). Header values cannot carry CR/LF."""
+    """A plain-text message (with an HTML alternative when given), with any extra ``headers`` (the
+    safety alerts' ``X-Home-Visit-Id``, say). Header values cannot carry CR/LF."""
     message = EmailMessage()
     message["From"] = formataddr(("Home visits", settings.sender))
     message["To"] = ", ".join(to)
     message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -77,7 +81,8 @@ def send(settings: MailSettings, message: EmailMessage) -> None:
 def mailer(settings: MailSettings) -> Callable[..., None]:
     """A function that composes and sends a plain-text message (with an optional HTML alternative)."""
 
-    def send_text(to: Sequence[str], subject: str, text: str, html: str | None = None) -> None:
-        send(settings, compose(settings, to=to, subject=subject, text=text, html=html))
+    def send_text(to: Sequence[str], subject: str, text: str, html: str | None = None,
+                  headers: Mapping[str, str] | None = None) -> None:
+        send(settings, compose(settings, to=to, subject=subject, text=text, html=html, headers=headers))
 
     return send_text

@@ -223,13 +223,19 @@ class Alert(Delivery, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False)
-    #: ``tier-<n>``, ``end-of-day``, ``manual-<n>`` or ``incident``.
+    #: ``tier-<n>``, ``not-checked-out``, ``end-of-day``, ``manual-<n>``, ``incident-<n>`` (reported at the
+    #: moment) or ``incident`` (reported on the record).
     key: Mapped[str] = mapped_column(String(40), nullable=False)
     #: Policy recipient kinds (``responsible_contact``, ``office``, ...).
     notify: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     #: Who raised it by hand ("alert the office now", an incident); empty for the sweep's own alerts.
     raised_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: For an incident reported at the moment, its kind (``aggression``, ``injury``...).
+    detail: Mapped[str] = mapped_column(String(40), nullable=False, default="", server_default="")
+    #: An alarm raised by a person stays open on the dashboard until someone says they are handling it.
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Notice(Delivery, Base):

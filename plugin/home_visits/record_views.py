@@ -81,7 +81,8 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
     day = visit.starts_at.astimezone(zone).date() if visit.starts_at else None
 
     def show(status: int = 200) -> tuple[str, int]:
-        return render_template("home_visits/record_form.html", form=form, visit=visit, me=me), status
+        return render_template("home_visits/record_form.html", form=form, visit=visit, me=me,
+                               reported=escalation.reported_incidents(db_session(), visit.id)), status
 
     if request.method == "GET":
         if record is not None:

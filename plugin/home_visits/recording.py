@@ -21,10 +21,6 @@ from .rules import Problem
 
 RECORD_FIELDS = tuple(f.name for f in fields(RecordData) if f.name != "actions")
 
-#: Who an incident email goes to, besides the addresses in ``HOME_VISITS_INCIDENT_EMAILS``.
-INCIDENT_NOTIFY = ("approvers", "incident_contacts")
-
-
 class StaleRecord(Exception):
     """The record changed since the form was opened."""
 
@@ -75,9 +71,9 @@ def submit(
         return problems
     record.submitted_at = now
     services.decide(session, visit, "record", actor=actor, policy=policy, now=now)
-    if record.incident_kinds:
+    if record.incident_kinds and not escalation.reported_incidents(session, visit.id):  # else: told already
         visit.incident = True
-        escalation.raise_alert(session, visit.id, "incident", INCIDENT_NOTIFY, now, raised_by=actor.id)
+        escalation.raise_alert(session, visit.id, "incident", escalation.INCIDENT_NOTIFY, now, raised_by=actor.id)
         services.audit(session, visit, actor, "incident_reported", now, comment=", ".join(record.incident_kinds))
     return []
 

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from . import escalation, safety, services, workflow
-from .forms import ExtendForm, SafetyForm
+from .forms import CallOffForm, ExtendForm, IncidentForm, SafetyForm
 from .models import Alert, JobRun, Visit
 from .views import current_person, db_session, find_visit, mail_context, plugin_state, show_visit
 
@@ -40,7 +40,33 @@ def _move(visit_id: int, action: str, message: str) -> Response:
 
 
 def check_out(visit_id: int) -> Response:
-    return _move(visit_id, "check_out", "You are checked out. Tap “I'm back safe” as soon as you have left.")
+    response = _move(visit_id, "check_out", "You are checked out. Tap “I'm back safe” as soon as you have left.")
+    policy, session = plugin_state().policy, db_session()
+    visit = session.get(Visit, visit_id)
+    if visit is not None and safety.went_out_after_closing(visit, policy):
+        flash(f"The school office has closed: {policy.escalation.out_of_hours_contact} is your cover for this "
+              f"visit, and is the one alerted if you are not back on time.")
+    return response
+
+
+def not_going_ahead(visit_id: int) -> Response | tuple[str, int]:
+    """"Not going ahead": the visit did not happen; the chain stops watching it, the office sees why."""
+    me = current_person()
+    visit = find_visit(visit_id, me)
+    form = CallOffForm()
+    if not form.validate():
+        return show_visit(visit, me, call_off_form=form, status=400 if "csrf_token" in form.errors else 422)
+    st, session = plugin_state(), db_session()
+    try:
+        services.decide(session, visit, "not_going_ahead", actor=me, policy=st.policy, now=st.clock(),
+                        comment=form.reason.data or "")
+        session.commit()
+    except workflow.WorkflowError as error:
+        session.rollback()
+        form.reason.errors = [str(error)]
+        return show_visit(visit, me, call_off_form=form, status=error.status)
+    flash("Noted: the visit is not going ahead. No alerts will be sent for it.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
 
 def check_in(visit_id: int) -> Response:
@@ -75,57 +101,86 @@ def acknowledge(visit_id: int) -> Response:
                     back_to="home_visits.dashboard")
 
 
-def alert_now(visit_id: int) -> Response:
-    """"Alert the office now": raise the top tier at once and try to send it straight away."""
+def _raise_alarm(visit_id: int, *, incident: str = "", form: IncidentForm | None = None) -> Response | tuple[str, int]:
+    """Raise an alarm from the visit page and try to email it straight away (the sweep retries it)."""
     me = current_person()
     visit = find_visit(visit_id, me)
     st, session = plugin_state(), db_session()
-    if not SafetyForm().validate():
+    if form is None and not SafetyForm().validate():
         abort(400, "The request was incomplete or expired: reload the page and try again.")
-    if visit.state != workflow.CHECKED_OUT:
-        abort(409, "Alerts are for a visit that is out. If anyone is in danger, call 999.")
     now = st.clock()
-    count = len(session.scalars(select(Alert.id).where(Alert.visit_id == visit.id, Alert.raised_by != "")).all())
-    alert_id = escalation.raise_alert(session, visit.id, f"manual-{count + 1}", safety.top_tier(st.policy), now,
-                                      raised_by=me.id)
-    services.audit(session, visit, me, "alert_raised", now, comment="Alert the office now")
-    session.commit()
+    try:
+        alert_id = escalation.raise_alarm(session, visit, actor=me, policy=st.policy, now=now, incident=incident)
+        session.commit()
+    except workflow.WorkflowError as error:
+        session.rollback()
+        if form is None:
+            abort(error.status, str(error))
+        form.kind.errors = [str(error)]
+        return show_visit(visit, me, incident_form=form, status=error.status)
     result = escalation.deliver(session, mail_context(), now, only=alert_id)
+    who = "Senior leaders have" if incident else "The office and senior leaders have"
     if result.sent:
-        flash("The office and senior leaders have been emailed. If anyone is in danger, call 999.")
+        flash(f"{who} been emailed. If anyone is in danger, call 999.")
     else:
-        flash("The alert email could not be sent yet; it will be retried. Phone the school office now, or 999.")
+        flash("The email could not be sent yet; it will be retried. Phone the school office now, or 999.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
 
+def alert_now(visit_id: int) -> Response | tuple[str, int]:
+    """"Alert the office now": raise the top tier at once and try to send it straight away."""
+    return _raise_alarm(visit_id)
+
+
+def report_incident(visit_id: int) -> Response | tuple[str, int]:
+    """"Report an incident" while out or later that day: the approvers hear at once."""
+    form = IncidentForm(kinds=escalation.INCIDENT_KINDS)
+    if not form.validate():
+        me = current_person()
+        return show_visit(find_visit(visit_id, me), me, incident_form=form,
+                          status=400 if "csrf_token" in form.errors else 422)
+    return _raise_alarm(visit_id, incident=form.kind.data or "", form=form)
+
+
 def dashboard() -> str:
-    """Who is out, where, until when; overdue visits first. Derived on every load: no job needed."""
+    """Open alarms, then who is overdue, who has not checked out, who is out, and today's other visits.
+    Derived on every load (no job needed); a visit whose status cannot be worked out is listed on its
+    own with the reason, and never stops the page."""
     me = current_person()
     st, session = plugin_state(), db_session()
     if not workflow.sees_everything(me, st.policy.rules.authorisers):
         abort(403)
-    now, zone = st.clock(), st.policy.zone
-    start = datetime.combine(now.astimezone(zone).date(), datetime.min.time(), tzinfo=zone)
+    now, policy = st.clock(), st.policy
+    start = safety.local_moment(now, datetime.min.time(), policy)
     visits = session.scalars(
         select(Visit).where(
             or_(
-                Visit.state == workflow.CHECKED_OUT,
+                Visit.id.in_(v.id for v in escalation.watched(session, now)),
                 Visit.starts_at.between(start, start + timedelta(days=1))
                 & Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.RETURNED]),
             )
-        ).order_by(Visit.expected_return)
+        ).order_by(Visit.expected_return, Visit.id)
     ).all()
-    overdue = [v for v in visits if safety.is_overdue(v, st.policy, now)]
-    out = [v for v in visits if v.state == workflow.CHECKED_OUT and v not in overdue]
-    later = [v for v in visits if v.state != workflow.CHECKED_OUT]
-    alerts = {
-        v.id: session.scalars(select(Alert).where(Alert.visit_id == v.id).order_by(Alert.id)).all()
-        for v in overdue + out
-    }
+    groups: dict[str, list[Visit]] = {safety.OVERDUE: [], safety.MISSED: [], safety.OUT: [], "": []}
+    unreadable: list[tuple[Visit, str]] = []
+    for visit in visits:
+        status, problem = safety.checked_status(visit, policy, now)
+        if problem:
+            unreadable.append((visit, problem))
+        else:
+            groups[status].append(visit)
+    watched = groups[safety.OVERDUE] + groups[safety.MISSED] + groups[safety.OUT]
+    alerts: dict[int, list[Alert]] = {v.id: [] for v in watched}
+    for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(list(alerts))).order_by(Alert.id)):
+        alerts[alert.visit_id].append(alert)
+    alarms = services.open_alarms(session)
+    alarm_visits = {v.id: v for v in session.scalars(select(Visit).where(Visit.id.in_({a.visit_id for a in alarms})))}
     last = session.get(JobRun, "escalate")
     limit = timedelta(minutes=2 * current_app.config["HOME_VISITS_SWEEP_MINUTES"])
     return render_template(
-        "home_visits/dashboard.html", me=me, overdue=overdue, out=out, later=later, alerts=alerts, now=now,
-        minutes_overdue=lambda v: safety.minutes_overdue(v, st.policy, now),
+        "home_visits/dashboard.html", me=me, overdue=groups[safety.OVERDUE], missed=groups[safety.MISSED],
+        out=groups[safety.OUT], later=[v for v in groups[""] if v.state != workflow.CHECKED_OUT], alerts=alerts,
+        alarms=[(a, alarm_visits[a.visit_id]) for a in alarms], unreadable=unreadable, now=now,
+        minutes_overdue=lambda v: safety.minutes_overdue(v, policy, now),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )

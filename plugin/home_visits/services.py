@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
-from . import workflow
+from . import safety, workflow
 from .directory import Person
-from .models import AuditEntry, ChangeMarker, Visit
+from .models import Alert, AuditEntry, ChangeMarker, Visit
 from .policy import Policy
 from .rules import Plan, Problem, check_plan
 
@@ -132,14 +132,18 @@ def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now
 def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = ""
 ) -> None:
-    """Move a visit by ``action`` (authorise, decline, cancel, check_out, check_in) for ``actor``."""
+    """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``."""
+    if action == "check_out" and visit.state == workflow.AUTHORISED and not safety.may_check_out_now(visit, policy, now):
+        opens = safety.check_out_opens(visit, policy)
+        when = opens.astimezone(policy.zone).strftime("%H:%M on %a %d %b") if opens else "the visit's day"
+        raise workflow.WorkflowError(f"Check-out is for the day of the visit: it opens at {when}.")
     step = workflow.transition(visit, action, actor, authorisers=policy.rules.authorisers, comment=comment)
     if action == "authorise":
         visit.authorised_by, visit.authorised_at = actor.id, now
     elif action == "decline":
         visit.decline_reason = step.comment
-    elif action == "check_out":
-        visit.checked_out_at = now
+    elif action == "check_out":  # a new chain starts: whoever handled a missed check-out is done
+        visit.checked_out_at, visit.acknowledged_at, visit.acknowledged_by = now, None, None
     elif action == "check_in":
         visit.returned_at = now
     _record(session, visit, actor, step, now)
@@ -170,13 +174,28 @@ def extend(
           comment=f"From {was} to {until.astimezone(zone).strftime('%H:%M')}: {visit.extension_reason}")
 
 
+def open_alarms(session: Session, visit_ids: list[int] | None = None) -> list[Alert]:
+    """Alarms people raised ("alert the office now", incidents) that nobody has said they are handling."""
+    query = select(Alert).where(Alert.raised_by != "", Alert.handled_at.is_(None)).order_by(Alert.id)
+    if visit_ids is not None:
+        query = query.where(Alert.visit_id.in_(visit_ids))
+    return list(session.scalars(query))
+
+
 def acknowledge(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> None:
-    """A responder takes charge of an overdue visit: no further tiers fire."""
+    """A responder takes charge: of an overdue visit or a missed check-out (no further tiers fire), and
+    of every open alarm on the visit (they leave the top of the dashboard). The end-of-day email and the
+    alarms already sent are not affected."""
     if not (workflow.sees_everything(actor, policy.rules.authorisers) or actor.id == visit.contact_id):
         raise workflow.WorkflowError("Only the office, senior leaders or the responsible contact can do that.", 403)
-    if visit.state != workflow.CHECKED_OUT or visit.acknowledged_at is not None:
+    alarms = open_alarms(session, [visit.id])
+    late = visit.acknowledged_at is None and safety.status(visit, policy, now) in (safety.OVERDUE, safety.MISSED)
+    if not (alarms or late):
         raise workflow.WorkflowError("This visit has no open alert to take on.")
-    visit.acknowledged_at, visit.acknowledged_by = now, actor.id
+    for alarm in alarms:
+        alarm.handled_at, alarm.handled_by = now, actor.id
+    if late:
+        visit.acknowledged_at, visit.acknowledged_by = now, actor.id
     _moved(session, visit, now, shown=False)
     audit(session, visit, actor, "acknowledged", now, from_state=visit.state, to_state=visit.state,
           comment="Handling the alert")

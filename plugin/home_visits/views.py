@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +14,17 @@ from werkzeug.wrappers import Response
 from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
 from .extension import MAX_ID, State, state
-from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm, opened_version
+from .links import public_url
+from .forms import (
+    FIELD_FOR_PLAN,
+    CallOffForm,
+    DecisionForm,
+    ExtendForm,
+    IncidentForm,
+    PlanForm,
+    SafetyForm,
+    opened_version,
+)
 from .mail import MailSettings, mailer
 from .models import Visit
 from .rules import Plan
@@ -67,17 +77,6 @@ def find_visit(visit_id: int, me: Person) -> Visit:
     return visit
 
 
-def public_url(endpoint: str, **values: Any) -> str:
-    """An absolute URL, under ``HOME_VISITS_PUBLIC_URL`` when the school set one."""
-    base = current_app.config["HOME_VISITS_PUBLIC_URL"]
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    if not has_request_context():
-        with current_app.test_request_context():  # a command: no request to take the host from
-            return url_for(endpoint, _external=True, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
 def mail_context() -> escalation.Context:
     """Policy, directory, mail and links for a sweep or an alert, from the app's config."""
     st, config = plugin_state(), current_app.config
@@ -119,6 +118,7 @@ def template_globals() -> dict[str, Any]:
         "handbook_url": current_app.config["HOME_VISITS_HANDBOOK_URL"].rstrip("/") + "/",
         "handbook_pages": HANDBOOK_PAGES,
         "state_labels": workflow.LABELS,
+        "incident_kinds": escalation.INCIDENT_KINDS,
         "policy": st.policy,
         "person": _people_lookup(),
         "local": lambda moment: moment.astimezone(st.policy.zone) if moment else None,
@@ -167,21 +167,33 @@ def approvals() -> str:
 
 
 def show_visit(
-    visit: Visit, me: Person, *, form: DecisionForm | None = None, extend_form: Any = None, status: int = 200
+    visit: Visit, me: Person, *, form: DecisionForm | None = None, extend_form: Any = None,
+    incident_form: Any = None, call_off_form: Any = None, status: int = 200
 ) -> tuple[str, int]:
     """The visit page: the plan, the buttons this person may use now, and the history."""
-    st = plugin_state()
-    authorisers, now = st.policy.rules.authorisers, st.clock()
+    st, session = plugin_state(), db_session()
+    policy, now = st.policy, st.clock()
+    authorisers = policy.rules.authorisers
     actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    safety_status, problem = safety.checked_status(visit, policy, now)
+    visiting = workflow.is_visiting(visit, me)
     page = render_template(
         "home_visits/visit.html", visit=visit, me=me, form=form or DecisionForm(), actions=actions,
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
-        visiting=workflow.is_visiting(visit, me), sees_all=workflow.sees_everything(me, authorisers),
-        overdue=safety.is_overdue(visit, st.policy, now), minutes_overdue=safety.minutes_overdue(visit, st.policy, now),
+        visiting=visiting, sees_all=workflow.sees_everything(me, authorisers),
+        safety_status=safety_status, safety_problem=problem,
+        overdue=safety_status == safety.OVERDUE,
+        minutes_overdue=safety.minutes_overdue(visit, policy, now) if safety_status == safety.OVERDUE else 0,
+        may_check_out=not problem and safety.may_check_out_now(visit, policy, now),
+        check_out_opens=None if problem else safety.check_out_opens(visit, policy),
+        may_report=visiting and safety.may_report_incident(visit, policy, now),
+        alarms=services.open_alarms(session, [visit.id]), reported=escalation.reported_incidents(session, visit.id),
         safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
-        record=recording.record_of(db_session(), visit),
+        incident_form=incident_form or IncidentForm(kinds=escalation.INCIDENT_KINDS),
+        call_off_form=call_off_form or CallOffForm(),
+        record=recording.record_of(session, visit),
         can_read_record=workflow.reads_record(visit, me, authorisers),
-        earlier_actions=recording.open_actions(db_session(), visit=visit) if visit.postcode else [],
+        earlier_actions=recording.open_actions(session, visit=visit) if visit.postcode else [],
     )
     return page, status
 

@@ -40,6 +40,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     # Editing the time, address or staff of an authorised plan needs a fresh authorisation.
     "send_back": (frozenset({AUTHORISED}), SUBMITTED),
     "check_out": (frozenset({AUTHORISED}), CHECKED_OUT),
+    # The visiting staff (or the office, told by phone) say an authorised visit did not happen.
+    "not_going_ahead": (frozenset({AUTHORISED}), CANCELLED),
     # "Close off": the visiting staff are back, or told the office they are.
     "check_in": (frozenset({CHECKED_OUT}), RETURNED),
     # The lead submitted the visit record: it is locked from now on.
@@ -120,7 +122,7 @@ def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collecti
         return leads_or_decides(visit, person, authorisers)
     if action == "check_out":
         return is_visiting(visit, person)
-    if action == "check_in":
+    if action in ("check_in", "not_going_ahead"):
         return visiting_or_oversees(visit, person, authorisers)
     return person.id == visit.lead_id
 
@@ -140,6 +142,8 @@ def transition(
         raise WorkflowError("You do not have permission to do that.", status=403)
     if action == "decline" and not comment.strip():
         raise WorkflowError("Say why the plan is declined, so the member of staff can put it right.", status=400)
+    if action == "not_going_ahead" and not comment.strip():
+        raise WorkflowError("Say why the visit is not going ahead, so the office knows.", status=400)
     step = Step(action, visit.state, target, comment.strip())
     visit.state = target
     return step
@@ -147,5 +151,6 @@ def transition(
 
 def _past(action: str) -> str:
     words = {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled",
-             "check_out": "checked out", "check_in": "closed off", "record": "recorded"}
+             "check_out": "checked out", "check_in": "closed off", "record": "recorded",
+             "not_going_ahead": "called off"}
     return words.get(action, "changed")

@@ -23,7 +23,7 @@ class RecordingMailer:
     def __init__(self) -> None:
         self.sent: list[tuple[tuple[str, ...], str]] = []
 
-    def __call__(self, to: Sequence[str], subject: str, text: str) -> None:
+    def __call__(self, to: Sequence[str], subject: str, text: str, **_extra: object) -> None:
         self.sent.append((tuple(to), subject))
 
 

@@ -138,6 +138,15 @@ class Route(_Model):
             risk_factors and (self.any_risk or set(risk_factors) & set(self.risk_factors)))
 
 
+class PlanDates(_Model):
+    """How far from today a visit (and a record's dates) may be: a date outside is refused beside its field."""
+
+    #: Days back from today a date may be (a record written late, say).
+    days_back: Annotated[int, Field(ge=0, le=3650)] = 365
+    #: Days ahead of today a visit may be planned.
+    days_ahead: Annotated[int, Field(ge=1, le=3650)] = 730
+
+
 class Rules(_Model):
     #: Roles whose members may authorise a plan (never their own).
     authorisers: Annotated[list[Role], Field(min_length=1)] = ["approver"]
@@ -158,6 +167,14 @@ class Rules(_Model):
     reminder_window_days: Annotated[int, Field(ge=0, le=30)] = 2
     #: How long visits and their records are kept.
     retention_years: Annotated[int, Field(ge=1, le=100)] = 7
+    #: The window of dates a plan, an extension or a record may name.
+    plan_dates: PlanDates = PlanDates()
+    #: How many minutes before a visit's start the visiting staff may check out (only on the visit's day).
+    check_out_opens_minutes: Annotated[int, Field(ge=0, le=720)] = 60
+    #: Optional: how staff ask for help on a phone call without alarming the family, and what the office
+    #: does on hearing it. Shown on the visit card, the office's dashboard and in the handbook; never in
+    #: a calendar feed or an email.
+    code_word: Item | None = None
 
 
 class Tier(_Model):
@@ -172,6 +189,8 @@ class Escalation(_Model):
     procedure: Annotated[list[Item], Field(min_length=1)]
     #: Anyone still checked out at this time goes to the out-of-hours contact.
     office_closes: ClockTime
+    #: When the office opens; a tier that falls outside opening hours goes to the out-of-hours contact.
+    office_opens: ClockTime = time(8, 0)
     #: Who is called out of hours (a role or a named person); the email comes from config.
     out_of_hours_contact: Title = "the headteacher on call"
 
@@ -180,6 +199,8 @@ class Escalation(_Model):
         minutes = [tier.after_minutes for tier in self.tiers]
         if minutes != sorted(set(minutes)):
             raise ValueError("tiers must have strictly increasing after_minutes")
+        if self.office_opens >= self.office_closes:
+            raise ValueError("office_opens must be earlier than office_closes")
         return self
 
 
@@ -221,6 +242,7 @@ class Policy(_Model):
         lists = {name: getattr(self, name) for name in ("reasons", "alternatives", "risk_factors")}
         lists |= {f"guidance.{name}.items": getattr(self.guidance, name).items for name in Guidance.model_fields}
         lists["escalation.procedure"] = self.escalation.procedure
+        lists["rules.code_word"] = [self.rules.code_word] if self.rules.code_word else []
         seen: dict[str, str] = {}
         for path, items in lists.items():
             for index, item in enumerate(items):
@@ -254,6 +276,8 @@ class Policy(_Model):
         for name in Guidance.model_fields:
             items.extend(getattr(self.guidance, name).items)
         items.extend(self.escalation.procedure)
+        if self.rules.code_word:
+            items.append(self.rules.code_word)
         return items
 
     def item(self, item_id: str) -> Item:
