@@ -126,7 +126,8 @@ def plan_the_day(rng: random.Random) -> list[Life]:
         if out is None:
             back = None
         elif roll < 0.6:  # back in time, some in the last second of the grace
-            back = max(out, expected + rng.choice([-timedelta(minutes=rng.randrange(0, 30)), grace - timedelta(seconds=1)]))
+            early = -timedelta(minutes=rng.randrange(0, 30))
+            back = max(out, expected + rng.choice([early, grace - timedelta(seconds=1)]))
         elif roll < 0.9:  # back late, somewhere in the first hour after overdue
             back = max(out, expected + grace + timedelta(minutes=rng.randrange(0, 60), seconds=rng.randrange(60)))
         else:
@@ -176,7 +177,7 @@ def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: F
         mailbox.now = st.clock.now = now  # type: ignore[attr-defined]
         if now in RACES:
             results: list[int] = []
-            threads = [threading.Thread(target=lambda: results.append(escalate(app))) for _ in range(2)]
+            threads = [threading.Thread(target=lambda out=results: out.append(escalate(app))) for _ in range(2)]
             for thread in threads:
                 thread.start()
             for thread in threads:

@@ -107,7 +107,8 @@ def raise_alarm(session: Session, visit: Visit, *, actor: Person, policy: Policy
     elif visit.state != safety.CHECKED_OUT:
         raise workflow.WorkflowError("Alerts are for a visit that is out. If anyone is in danger, call 999.")
     prefix, notify = ("incident", INCIDENT_NOTIFY) if incident else ("manual", safety.top_tier(policy))
-    count = len(session.scalars(select(Alert.id).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))).all())
+    earlier = select(Alert.id).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))
+    count = len(session.scalars(earlier).all())
     alert_id = raise_alert(session, visit.id, f"{prefix}-{count + 1}", notify, now, raised_by=actor.id, detail=incident)
     if alert_id is None:  # two taps at the same moment: the first one's alarm stands
         raise workflow.WorkflowError("That alarm was raised a moment ago; it is on its way.")
@@ -292,12 +293,12 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
     for label, person in (("Lead", lead), ("Second member of staff", second)):
         if person:
             lines.append(f"{label}: {person.name}, phone {person.phone or 'not known'}")
-    overdue = safety.minutes_overdue(visit, policy, now)
+    overdue = safety.minutes_overdue(visit, policy, now) if safety.is_overdue(visit, policy, now) else 0
     lines += [
         f"Address: {' '.join(visit.address.split())} {visit.postcode}".rstrip(),
         f"Due to start: {start}; checked out: " + ("not yet" if never_out else
                                                    visit.checked_out_at.astimezone(zone).strftime("%H:%M")),
-        f"Expected back: {back}" + (f"; {overdue} minutes overdue now" if safety.is_overdue(visit, policy, now) else ""),
+        f"Expected back: {back}" + (f"; {overdue} minutes overdue now" if overdue else ""),
         f"Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
         "",
         "What to do, in order:",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -87,6 +87,21 @@ def opened_version(field: Any) -> int | None:
     return int(field.data) if (field.data or "").isdecimal() else None
 
 
+def date_window(policy: Policy, today: date) -> tuple[date, date]:
+    """The dates a plan, a record or an action may name: the policy's ``rules.plan_dates`` around today."""
+    dates = policy.rules.plan_dates
+    return today - timedelta(days=dates.days_back), today + timedelta(days=dates.days_ahead)
+
+
+def within(field: Any, window: tuple[date, date]) -> bool:
+    """Whether a date field's answer (if any) lies in ``window``; if not, say so beside the field."""
+    first, last = window
+    if field.data is None or first <= field.data <= last:
+        return True
+    field.errors = [*field.errors, f"Choose a date between {first:%d %B %Y} and {last:%d %B %Y}."]
+    return False
+
+
 def text_field(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:
     cls = TextAreaField if lines else StringField
     checks = [Optional(), Length(max=limit, message=f"Keep this under {limit} characters.")]
@@ -129,8 +144,10 @@ class PlanForm(FlaskForm):
     save = SubmitField("Save draft")
     submit = SubmitField("Submit for authorisation")
 
-    def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, today: date,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.dates = date_window(policy, today)
         self.reason.choices = options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
         others = [(p.id, p.name) for p in staff if p.id != me.id]
         self.second_staff_id.choices = options([("", "Nobody: I am going alone"), *others])
@@ -138,6 +155,10 @@ class PlanForm(FlaskForm):
         self.risk_factors.choices = options((i.id, i.title) for i in policy.risk_factors)
         self.alternatives.choices = options((i.id, i.title) for i in policy.alternatives)
         self.checklist.choices = options((i.id, i.title) for i in policy.guidance.before.items)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return within(self.date, self.dates) and valid
 
     def to_plan(self, policy: Policy) -> Plan:
         """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""

@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from .forms import MultiCheckboxField, options, plain_text, single_line, strip_text, text_field
+from .forms import MultiCheckboxField, options, plain_text, single_line, strip_text, text_field, within
 from .records import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, Action, RecordData
 
 #: Blank rows offered for people, observations and actions (blank ones are ignored).
@@ -76,10 +76,17 @@ class RecordForm(FlaskForm):
     save = SubmitField("Save draft")
     submit = SubmitField("Submit the record")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, dates: tuple[date, date], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: The dates the record and its actions may name (``forms.date_window``).
+        self.dates = dates
         #: Messages for the row groups (people, observations, actions), shown at their fieldset.
         self.group_errors: dict[str, list[str]] = {}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        dated = [self.day, *(row.form.due for row in self.actions)]
+        return all([within(field, self.dates) for field in dated]) and valid
 
     def to_data(self, zone: Any) -> RecordData:
         def moment(at: time | None) -> datetime | None:

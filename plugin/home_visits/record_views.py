@@ -10,7 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import escalation, recording, workflow
 from .directory import Person
-from .forms import opened_version
+from .forms import date_window, opened_version
 from .models import AccessEntry, Alert, RecordAction, Visit, VisitRecord
 from .record_forms import ConfirmForm, CorrectionForm, RecordForm
 from .records import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text
@@ -77,7 +77,7 @@ def _show(me: Person, visit: Visit, record: VisitRecord, *, correction: Correcti
 def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | tuple[str, int]:
     st, session = plugin_state(), db_session()
     zone = st.policy.zone
-    form = RecordForm()
+    form = RecordForm(dates=date_window(st.policy, st.clock().astimezone(zone).date()))
     day = visit.starts_at.astimezone(zone).date() if visit.starts_at else None
 
     def show(status: int = 200) -> tuple[str, int]:

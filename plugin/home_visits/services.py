@@ -133,7 +133,8 @@ def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = ""
 ) -> None:
     """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``."""
-    if action == "check_out" and visit.state == workflow.AUTHORISED and not safety.may_check_out_now(visit, policy, now):
+    early_or_late = not safety.may_check_out_now(visit, policy, now)
+    if action == "check_out" and visit.state == workflow.AUTHORISED and early_or_late:
         opens = safety.check_out_opens(visit, policy)
         when = opens.astimezone(policy.zone).strftime("%H:%M on %a %d %b") if opens else "the visit's day"
         raise workflow.WorkflowError(f"Check-out is for the day of the visit: it opens at {when}.")

@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
 from .extension import MAX_ID, State, state
-from .links import public_url
 from .forms import (
     FIELD_FOR_PLAN,
     CallOffForm,
@@ -25,6 +24,7 @@ from .forms import (
     SafetyForm,
     opened_version,
 )
+from .links import public_url
 from .mail import MailSettings, mailer
 from .models import Visit
 from .rules import Plan
@@ -229,7 +229,8 @@ COPIED = ("pupil", "address", "postcode", "reason", "reason_other", "second_staf
 
 def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = plugin_state(), db_session()
-    form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me)
+    form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me,
+                    today=st.clock().astimezone(st.policy.zone).date())
     submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
     if not submittable:
         form.save.label.text = "Save changes"
