@@ -262,6 +262,9 @@ def new_visit(app: Flask, wanted: str = "draft", overwrite: dict[str, Any] | Non
                 assert not recording.submit(session, visit, record, actor=sam, policy=st_.policy, now=now)
             else:
                 actor = alex if step == "authorise" else sam
+                if step == "check_out":  # staff check out on the visit's day; what follows happens then too
+                    assert visit.starts_at is not None
+                    now = visit.starts_at
                 services.decide(session, visit, step, actor=actor, policy=st_.policy, now=now)
         for name, value in (overwrite or {}).items():
             setattr(visit, name, value)

@@ -139,7 +139,9 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
         },
         instance_path=str(instance),
     )
-    return Portal(app, Waitress(app, threads=4), instance, collect_errors(app))
+    server = Waitress(app, threads=4)
+    app.config["HOME_VISITS_PUBLIC_URL"] = server.url  # as the README's deployment section says to set
+    return Portal(app, server, instance, collect_errors(app))
 
 
 @pytest.fixture(scope="session", autouse=True)

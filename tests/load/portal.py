@@ -100,9 +100,15 @@ def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator
 
     served = Served(app, "", collect_errors(app))
 
+    def public(url: str) -> str:
+        """A served portal knows its public address, as the README's deployment section says to set."""
+        if not app.config.get("HOME_VISITS_PUBLIC_URL"):
+            app.config["HOME_VISITS_PUBLIC_URL"] = url
+        return url
+
     if server == "waitress":
         wsgi = Waitress(app, threads=threads, channel_timeout=60)
-        served.url = wsgi.url
+        served.url = public(wsgi.url)
         try:
             yield served
         finally:
@@ -114,7 +120,7 @@ def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator
         dev = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=dev.serve_forever, name="werkzeug-test", daemon=True)
         thread.start()
-        served.url = f"http://127.0.0.1:{dev.server_port}"
+        served.url = public(f"http://127.0.0.1:{dev.server_port}")
         try:
             yield served
         finally:
