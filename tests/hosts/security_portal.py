@@ -51,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     app.security = Security(app, SQLAlchemyUserDatastore(db, User, Role))
 
     # recipe: Flask-Security-Too
-    app.config.setdefault("HOME_VISITS_BASE_TEMPLATE", "layout.html")  # your base: blocks title and content
+    app.config["HOME_VISITS_BASE_TEMPLATE"] = "layout.html"  # your base template: blocks title and content
     home_visits = HomeVisits()
     home_visits.init_app(app, users=lambda: db.session.scalars(db.select(User)).all())
     # end of recipe
