@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Path of the school's policy YAML file. ``None`` uses the ``HOME_VISITS_POLICY`` environment
-#: variable if set, else the policy shipped with the plugin.
+#: Path of the school's policy YAML file. ``None``: the policy shipped with the plugin. (The plugin reads
+#: only the app's config; a host that wants it from the environment loads it there, as the demo does.)
 HOME_VISITS_POLICY: str | None = None
 
 #: Where the plugin's pages are mounted in the host portal.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -20,7 +19,7 @@ from werkzeug.exceptions import Conflict
 from . import config, db, errors, headers
 from .directory import AttributeDirectory, Directory
 from .feeds import StaffMark
-from .policy import POLICY_ENV, Policy, cached_policy
+from .policy import Policy, cached_policy
 
 EXTENSION_KEY = "home_visits"
 #: The largest id the plugin's tables can hold (PostgreSQL's INTEGER); a larger number in a URL names nothing.
@@ -81,7 +80,7 @@ class HomeVisits:
                 "(create HomeVisits() without an app when you also call init_app)."
             )
         config.apply_defaults(app.config)
-        policy = cached_policy(app.config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV))
+        policy = cached_policy(app.config["HOME_VISITS_POLICY"])  # the plugin reads app.config only
         engine = engine or self._options["engine"] or db.make_engine(
             app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(app.instance_path)
         )

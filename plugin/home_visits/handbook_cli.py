@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import click
@@ -10,7 +9,6 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from .handbook_site import HandbookError, build, site_dir
-from .policy import POLICY_ENV
 
 
 @click.group("handbook")
@@ -26,7 +24,7 @@ def build_command(out: str | None) -> None:
     """Build the handbook from HOME_VISITS_POLICY; the portal serves it at once, no restart needed."""
     config = current_app.config
     site = site_dir(out or config["HOME_VISITS_HANDBOOK_DIR"], current_app.instance_path)
-    policy = config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV) or None
+    policy = config["HOME_VISITS_POLICY"] or None
     started = time.monotonic()
     try:
         build(site, policy=policy)
