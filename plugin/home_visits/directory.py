@@ -75,14 +75,18 @@ class Directory(Protocol):
         """Everyone who can be picked as a second member of staff or responsible contact."""
 
 
+#: Where the default directory looks for a phone number, in order (``us_phone_number``: Flask-Security-Too's).
+PHONES = ("phone", "phone_number", "us_phone_number")
+
+
 class AttributeDirectory:
     """The default directory: reads attributes of the host's user objects.
 
     The id is the attribute ``id_attr`` names (``HOME_VISITS_USER_ID_ATTR``, default ``id``); a user with
     no such attribute falls back to ``get_id()``, with a warning, because some hosts change ``get_id()``
     (Flask-Security-Too, on every password change). The name is the first of ``display_name``, ``name``,
-    ``full_name``, ``first_name`` + ``last_name``, ``username`` and ``email`` that is set. ``email`` and
-    ``phone`` are read as they are; ``roles`` is any iterable of names or of objects with a ``name``.
+    ``full_name``, ``first_name`` + ``last_name``, ``username`` and ``email`` that is set. ``email`` is read as it is, the
+    phone from the first of :data:`PHONES` that is set; ``roles`` is any iterable of names or of objects with a ``name``.
     ``users`` lists the host's users; without it only the signed-in user is known and the staff list is empty.
     """
 
@@ -110,7 +114,7 @@ class AttributeDirectory:
             id=self.person_id(user),
             name=display_name(user) or self.person_id(user),
             email=str(getattr(user, "email", "") or ""),
-            phone=str(getattr(user, "phone", "") or ""),
+            phone=str(next((v for a in PHONES if (v := getattr(user, a, None))), "")),
             roles=frozenset(r for r in role_names(getattr(user, "roles", None)) if r in ROLES),
         )
 
