@@ -56,8 +56,8 @@ def host(tmp_path: Path, *, login_view: str | None = None, **config: Any) -> Fla
     (tmp_path / "templates").mkdir(parents=True, exist_ok=True)
     (tmp_path / "templates" / "layout.html").write_text(LAYOUT)
     app = Flask("role_object_host", root_path=str(tmp_path), instance_path=str(tmp_path / "instance"))
-    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI,
-                      HOME_VISITS_BASE_TEMPLATE="layout.html", **config)
+    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False,
+                      HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI, HOME_VISITS_BASE_TEMPLATE="layout.html", **config)
     if TEST_DATABASE_URI:
         reset_database(TEST_DATABASE_URI)
     manager = LoginManager(app)

@@ -85,8 +85,9 @@ class AttributeDirectory:
     The id is the attribute ``id_attr`` names (``HOME_VISITS_USER_ID_ATTR``, default ``id``); a user with
     no such attribute falls back to ``get_id()``, with a warning, because some hosts change ``get_id()``
     (Flask-Security-Too, on every password change). The name is the first of ``display_name``, ``name``,
-    ``full_name``, ``first_name`` + ``last_name``, ``username`` and ``email`` that is set. ``email`` is read as it is, the
-    phone from the first of :data:`PHONES` that is set; ``roles`` is any iterable of names or of objects with a ``name``.
+    ``full_name``, ``first_name`` + ``last_name``, ``username`` and ``email`` that is set. ``email`` is read
+    as it is, the phone from the first of :data:`PHONES` that is set; ``roles`` is any iterable of names or
+    of objects with a ``name``.
     ``users`` lists the host's users; without it only the signed-in user is known and the staff list is empty.
     """
 

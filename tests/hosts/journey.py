@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from home_visits.extension import state
 
-from ..conftest import Clock, TEST_DATABASE_URI, form_data, reset_database, valid_plan
+from ..conftest import TEST_DATABASE_URI, Clock, form_data, reset_database, valid_plan
 
 
 def plugin_config(tmp_path: Any, handbook: Any) -> dict[str, Any]:
@@ -64,7 +64,8 @@ def file_plan(client: FlaskClient, *, second: str, contact: str) -> int:
 def authorise(client: FlaskClient, visit_id: int) -> None:
     page = client.get(f"/home-visits/{visit_id}")
     assert "Authorise" in text(page), text(page)[:2000]
-    done = client.post(f"/home-visits/{visit_id}/decide", data={"csrf_token": csrf_token(page), "authorise": "Authorise"})
+    done = client.post(f"/home-visits/{visit_id}/decide",
+                       data={"csrf_token": csrf_token(page), "authorise": "Authorise"})
     assert done.status_code == 302, text(done)[:2000]
     assert "Authorised" in text(client.get(f"/home-visits/{visit_id}"))
 
@@ -72,7 +73,8 @@ def authorise(client: FlaskClient, visit_id: int) -> None:
 def calendar_link(client: FlaskClient) -> str:
     """Create a calendar link on the Calendar page; the path of the feed URL it shows once."""
     page = client.get("/home-visits/calendar/")
-    made = client.post("/home-visits/calendar/", data={"csrf_token": csrf_token(page), "create": "Create my calendar link"})
+    made = client.post("/home-visits/calendar/",
+                       data={"csrf_token": csrf_token(page), "create": "Create my calendar link"})
     found = re.search(r'value="(https?://[^"]+\.ics)"', made.get_data(as_text=True))
     assert made.status_code == 200 and found, text(made)[:2000]
     return urlsplit(unescape(found.group(1))).path
