@@ -85,3 +85,22 @@ def feed_shows(app: Flask, feed_path: str, visit_id: int) -> bool:
     response = app.test_client().get(feed_path)
     assert response.status_code == 200, response.status
     return f"home-visit-{visit_id}@" in response.get_data(as_text=True).replace("\r\n ", "")
+
+
+def visit_and_record(app: Flask, client: FlaskClient, visit_id: int) -> str:
+    """The lead checks out at the start, is back safe at the expected return, and submits the record (nobody
+    answered); the record page's address."""
+    clock = state(app).clock
+    clock.advance(days=2, hours=2)  # Wednesday 10:00, when the conftest's plan starts
+    page = client.get(f"/home-visits/{visit_id}")
+    assert client.post(f"/home-visits/{visit_id}/check-out", data={"csrf_token": csrf_token(page)}).status_code == 302
+    clock.advance(hours=1)
+    page = client.get(f"/home-visits/{visit_id}")
+    assert client.post(f"/home-visits/{visit_id}/check-in", data={"csrf_token": csrf_token(page)}).status_code == 302
+    record = f"/home-visits/{visit_id}/record"
+    form = client.get(record)
+    sent = client.post(record, data={"outcome": "no_answer", "day": "2026-03-04", "submit": "Submit",
+                                     "csrf_token": csrf_token(form)})
+    assert sent.status_code == 302, text(sent)[:3000]
+    assert "No answer at the door" in text(client.get(record))
+    return record

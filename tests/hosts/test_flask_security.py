@@ -16,7 +16,7 @@ from home_visits.extension import state
 
 from . import security_portal
 from .journey import (authorise, calendar_link, controlled, csrf_token, feed_shows, file_plan, path_of,
-                      plugin_config, text)
+                      plugin_config, text, visit_and_record)
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def change_password(client: FlaskClient, new: str) -> None:
     assert done.status_code == 302, text(done)[:3000]
 
 
-def test_the_whole_journey_survives_a_password_change(app: Flask) -> None:
+def test_plans_records_and_the_calendar_link_survive_a_password_change(app: Flask) -> None:
     sam = log_in(app, "sam@school.example")
     with app.app_context():
         before = app.security.datastore.find_user(email="sam@school.example").fs_uniquifier
@@ -59,6 +59,7 @@ def test_the_whole_journey_survives_a_password_change(app: Flask) -> None:
     authorise(log_in(app, "alex@school.example"), visit_id)
     feed = calendar_link(sam)
     assert feed_shows(app, feed, visit_id)
+    record = visit_and_record(app, sam, visit_id)
 
     change_password(sam, "a brand new passphrase")
     with app.app_context():
@@ -66,7 +67,8 @@ def test_the_whole_journey_survives_a_password_change(app: Flask) -> None:
     mine = text(sam.get("/home-visits/"))
     assert "My visits" in mine and f'href="/home-visits/{visit_id}"' in mine  # still theirs...
     assert sam.get(f"/home-visits/{visit_id}").status_code == 200  # ...still open to them...
-    assert feed_shows(app, feed, visit_id)  # ...and the calendar link still answers, with the visit
+    assert feed_shows(app, feed, visit_id)  # ...the calendar link still answers, with the visit...
+    assert "No answer at the door" in text(sam.get(record))  # ...and the record is still theirs to read
     again = log_in(app, "sam@school.example", "a brand new passphrase")
     assert f'href="/home-visits/{visit_id}"' in text(again.get("/home-visits/"))
 
