@@ -280,3 +280,16 @@ hypothesis_settings.register_profile("ci", deadline=None, suppress_health_check=
 hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
 #: How many inputs tests/test_hostile.py generates in all, split across its tests (HOSTILE_EXAMPLES=n to change).
 HOSTILE_EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES") or (10_000 if HYPOTHESIS_PROFILE == "ci" else 400))
+
+
+@pytest.fixture(scope="session")
+def built_handbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The handbook site as ``flask home-visits handbook build`` makes it (built once per run, shared: a
+    host under test points ``HOME_VISITS_HANDBOOK_DIR`` here)."""
+    instance = tmp_path_factory.mktemp("handbook") / "instance"
+    app = make_app(instance, HOME_VISITS_DATABASE_URI=f"sqlite:///{instance.parent / 'build.sqlite'}")
+    result = app.test_cli_runner().invoke(args=["home-visits", "handbook", "build"])
+    state(app).engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert "Built the handbook from the shipped policy" in result.output
+    return instance / "home_visits_handbook"

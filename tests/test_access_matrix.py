@@ -120,6 +120,8 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.settings":     {"GET":  on(None,          401, 200, 200,  200,   200,    200,     200,   403),
                                  "POST": on(None,          401, 302, 302,  302,   302,    302,     302,   403,
                                             data={"plan_emails": "y", "save": "Save"})},
+    # The handbook the plugin serves (a one-page stand-in site, built in the app fixture): anyone with a role.
+    "home_visits.handbook":     {"GET":  on(None,          401, 200, 200,  200,   200,    200,     200,   403)},
     # The plugin's JavaScript and CSS: public, like any static file.
     "home_visits.static":       {"GET":  on(None,          200, 200, 200,  200,   200,    200,     200,   200)},
 }
@@ -163,6 +165,7 @@ URL_VALUES: dict[str, Callable[[Cell], Any]] = {
     "action_id": _action_id,
     "token": _lead_token,
     "filename": lambda _cell: "copy.js",
+    "path": lambda _cell: "index.html",
 }
 
 
@@ -196,6 +199,9 @@ def app(tmp_path: Path) -> Iterator[Flask]:
     then fails at once and is kept for a retry)."""
     app = make_app(tmp_path / "instance", HOME_VISITS_SMTP_HOST="127.0.0.1", HOME_VISITS_SMTP_PORT=free_port(),
                    HOME_VISITS_SMTP_TIMEOUT=2)
+    site = tmp_path / "instance" / "home_visits_handbook"
+    site.mkdir(parents=True)
+    (site / "index.html").write_text("<h1>Home visits handbook</h1>")
     yield app
     state(app).engine.dispose()
 

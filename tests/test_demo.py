@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -34,7 +35,7 @@ def test_login_and_reach_the_plugin_from_the_portal(tmp_path: Path) -> None:
     assert wrong.status_code == 422 and "do not match" in wrong.get_data(as_text=True)
     assert client.post("/login", data={"username": "sam", "password": DEMO_PASSWORD}).status_code == 302
     page = client.get("/home-visits/").get_data(as_text=True)
-    assert "Exampleton Primary portal" in page and "Riley Example" in page and 'href="/handbook/"' in page
+    assert "Exampleton Primary portal" in page and "Riley Example" in page and 'href="/home-visits/handbook/"' in page
 
 
 def test_login_refuses_an_offsite_next_link(tmp_path: Path) -> None:
@@ -44,3 +45,32 @@ def test_login_refuses_an_offsite_next_link(tmp_path: Path) -> None:
         "/login?next=//evil.example/", data={"username": "sam", "password": DEMO_PASSWORD}
     )
     assert response.location == "/"
+
+
+def test_settings_come_from_the_environment_and_the_instance_file(tmp_path: Path, monkeypatch: Any) -> None:
+    """Pointing the demo at a school's mail server and public name takes no Python: an instance file or
+    environment variables (``FLASK_`` + the key) do it, and the environment wins."""
+    (tmp_path / "config.py").write_text('HOME_VISITS_SMTP_HOST = "relay.school.example"\n'
+                                        'HOME_VISITS_PUBLIC_URL = "https://from-the-file.school.example"\n')
+    monkeypatch.setenv("FLASK_HOME_VISITS_PUBLIC_URL", "https://portal.school.example")
+    monkeypatch.setenv("FLASK_HOME_VISITS_SMTP_PORT", "587")
+    app = make(tmp_path)
+    assert app.config["HOME_VISITS_SMTP_HOST"] == "relay.school.example"
+    assert app.config["HOME_VISITS_SMTP_PORT"] == 587
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    client.post("/login", data={"username": "alex", "password": DEMO_PASSWORD})
+    made = client.post("/home-visits/calendar/", data={"create": "Create my calendar link"}).get_data(as_text=True)
+    assert 'value="https://portal.school.example/home-visits/calendar/' in made
+
+
+def test_the_handbook_link_answers_after_the_build(tmp_path: Path, built_handbook: Path) -> None:
+    app = create_app({"DEMO_BUILD_HANDBOOK": False, "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "HOME_VISITS_HANDBOOK_DIR": str(built_handbook)}, instance_path=str(tmp_path))
+    client = app.test_client()
+    client.post("/login", data={"username": "sam", "password": DEMO_PASSWORD})
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/home-visits/handbook/"' in home
+    handbook = client.get("/home-visits/handbook/")
+    assert handbook.status_code == 200 and "Home visits handbook" in handbook.get_data(as_text=True)
+    assert client.get("/handbook/before.html").headers["Location"] == "/home-visits/handbook/before.html"

@@ -633,7 +633,7 @@ def get_routes(app: Flask) -> list[str]:
     with st_.sessions() as session:
         token = feeds.issue(session, st_.directory.person(USERS["alex"]), scope="all", now=st_.clock())
         session.commit()
-    values = {"visit_id": str(visit.id), "token": token, "filename": "copy.js"}
+    values = {"visit_id": str(visit.id), "token": token, "filename": "copy.js", "path": "index.html"}
     paths = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("home_visits.") and "GET" in (rule.methods or ()):

@@ -6,13 +6,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, render_template, request, send_from_directory, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from home_visits import HomeVisits
+from home_visits.handbook_site import site_dir
 
 from .handbook import ensure_handbook
 from .seed import seed_demo_visits
@@ -36,7 +37,12 @@ def _secret_key(instance: Path) -> str:
 
 
 def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
-    """The demo portal. ``instance_path`` holds its SQLite file, secret key and built handbook."""
+    """The demo portal. ``instance_path`` holds its SQLite file, secret key and built handbook.
+
+    Settings, each over the one before: the demo's defaults; ``config.py`` in the instance folder, if there
+    is one; environment variables named ``FLASK_`` + the key (``FLASK_HOME_VISITS_SMTP_HOST=mail.school.example``,
+    values read as JSON where they parse: ``FLASK_HOME_VISITS_SMTP_PORT=587``); then ``config``.
+    """
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.update(
         HOME_VISITS_BASE_TEMPLATE="portal_base.html",
@@ -44,10 +50,11 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         DEMO_SEED=True,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
     app.config.update(config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
-    app.config.setdefault("DEMO_HANDBOOK_DIR", str(Path(app.instance_path) / "handbook"))
 
     users = demo_users()
     login = LoginManager(app)
@@ -77,22 +84,19 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         logout_user()
         return redirect(url_for("login"))
 
-    @app.route("/handbook/", defaults={"path": "index.html"})
+    @app.route("/handbook/", defaults={"path": ""})
     @app.route("/handbook/<path:path>")
     def handbook(path: str) -> Any:
-        site = Path(app.config["DEMO_HANDBOOK_DIR"])
-        if not (site / "index.html").exists():
-            abort(404)
-        if path.endswith("/") or (site / path).is_dir():
-            path = path.rstrip("/") + "/index.html"
-        return send_from_directory(site, path)
+        """Old links: the plugin serves the handbook under its own prefix."""
+        return redirect(url_for("home_visits.handbook", path=path), 301)
 
     @app.context_processor
     def portal() -> dict[str, Any]:
         return {"current_user": current_user}
 
     if app.config["DEMO_BUILD_HANDBOOK"]:
-        ensure_handbook(Path(app.config["DEMO_HANDBOOK_DIR"]))
+        ensure_handbook(site_dir(app.config["HOME_VISITS_HANDBOOK_DIR"], app.instance_path),
+                        policy=app.config["HOME_VISITS_POLICY"])
     if app.config["DEMO_SEED"]:
         seed_demo_visits(app, users)
     return app

@@ -2,7 +2,7 @@
 
 from flask import Blueprint
 
-from . import card_views, feed_views, record_views, report_views, safety_views, views
+from . import card_views, errors, handbook_views, feed_views, record_views, report_views, safety_views, views
 
 blueprint = Blueprint("home_visits", __name__, template_folder="templates", static_folder="static")
 
@@ -32,6 +32,11 @@ blueprint.add_url_rule("/actions/<int:action_id>/done", "action_done", record_vi
 blueprint.add_url_rule("/reports", "reports", report_views.report_page)
 blueprint.add_url_rule("/reports.csv", "reports_csv", report_views.report_csv)
 blueprint.add_url_rule("/<int:visit_id>/card", "visit_card", card_views.visit_card)
+blueprint.add_url_rule("/handbook/", "handbook", handbook_views.handbook, defaults={"path": ""})
+blueprint.add_url_rule("/handbook/<path:path>", "handbook", handbook_views.handbook)
 blueprint.add_url_rule("/settings", "settings", card_views.settings, methods=["GET", "POST"])
 
 blueprint.context_processor(views.template_globals)
+# By code, so that they come before any handler the host registered for the same code on the app.
+for _code in errors.HELP:
+    blueprint.register_error_handler(_code, errors.render_error)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-#: Path of the school's policy YAML file. ``None`` uses the ``HOME_VISITS_POLICY`` environment
-#: variable if set, else the policy shipped with the plugin.
+#: Path of the school's policy YAML file. ``None``: the policy shipped with the plugin. (The plugin reads
+#: only the app's config; a host that wants it from the environment loads it there, as the demo does.)
 HOME_VISITS_POLICY: str | None = None
 
 #: Where the plugin's pages are mounted in the host portal.
@@ -27,8 +27,26 @@ HOME_VISITS_DATABASE_URI: str | None = None
 #: without a command. Set ``False`` where deployments run ``flask home-visits db upgrade``.
 HOME_VISITS_AUTO_MIGRATE = True
 
-#: Base URL of the staff handbook; each form section links to its page under it.
-HOME_VISITS_HANDBOOK_URL = "/handbook/"
+#: Base URL of the staff handbook; each form section links to its page under it. ``None``: the plugin
+#: serves the site that ``flask home-visits handbook build`` built, at ``<HOME_VISITS_URL_PREFIX>/handbook/``,
+#: to signed-in users with a role here. Set it when the school hosts the handbook itself.
+HOME_VISITS_HANDBOOK_URL: str | None = None
+
+#: Where ``flask home-visits handbook build`` writes the handbook site and the plugin serves it from.
+#: ``None``: ``home_visits_handbook`` in the app's instance folder.
+HOME_VISITS_HANDBOOK_DIR: str | None = None
+
+#: The attribute of the host's user objects that holds each person's permanent id, which the plugin
+#: stores on plans, records and calendar links (read by the default directory). It must never change:
+#: not ``fs_uniquifier`` or anything else a password change replaces. A user without it is known by
+#: ``get_id()``, with a warning in the log.
+HOME_VISITS_USER_ID_ATTR = "id"
+
+#: The endpoint of the host's login page, where strangers to the plugin's pages are sent (with
+#: ``?next=``). ``None``: Flask-Login's ``login_view``. When neither builds, strangers get a 401 page
+#: that asks them to log in, and the log says once which setting to fix. Flask-AppBuilder's is
+#: ``"AuthDBView.login"`` (or the ``.login`` of its ``auth_view``).
+HOME_VISITS_LOGIN_ENDPOINT: str | None = None
 
 #: Visits per page on the "my visits" list and the approvals queue.
 HOME_VISITS_PER_PAGE = 20

@@ -1,24 +1,61 @@
-"""What only the host knows about people: names, contact details, roles and the staff list."""
+"""What only the host knows about people: names, contact details, roles and the staff list.
+
+The contract a host fulfils (the README's "Embedding" section says the same):
+
+- :class:`Person` is a member of staff as the plugin sees them; every field is documented below.
+- :class:`Directory` is three methods: ``person(user)`` for the signed-in host user, ``find(id)`` for an
+  id that ``person()`` returned earlier (the plugin stores these ids on every plan, record, audit line
+  and calendar link), and ``staff()`` for the people a plan can name.
+- :class:`AttributeDirectory`, the default, reads attributes of the host's user objects.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-#: Roles the plugin understands.
+log = logging.getLogger("home_visits")
+
+#: Roles the plugin understands: ``staff`` plan and make visits, ``approver`` authorise plans and see
+#: every visit, ``office`` sees every visit and the "who is out" dashboard.
 ROLES = ("staff", "approver", "office")
+
+
+def role_names(roles: Any) -> list[str]:
+    """Role names from what a host keeps: strings, objects with a ``name`` (Flask-Security-Too's and
+    Flask-AppBuilder's Role models), any iterable of them, or one space-separated string."""
+    if not roles:
+        return []
+    if isinstance(roles, str):
+        return roles.split()
+    return [role if isinstance(role, str) else str(getattr(role, "name", role)) for role in roles]
 
 
 @dataclass(frozen=True)
 class Person:
-    """A member of the host's staff as the plugin sees them."""
+    """A member of the host's staff as the plugin sees them.
+
+    ``id``: the person's permanent id, stored on their plans, records, audit trail and calendar link; it
+    must never change (not with a password change, not with a new email address). Given as text; other
+    values are turned into text. ``name``: shown on pages, emails and calendar events. ``email``: where
+    plan emails and safety alerts go (``""``: none). ``phone``: shown to the office and on the visit card
+    while the person is out (``""``: none). ``roles``: any iterable of role names, kept as a frozenset; only
+    :data:`ROLES` mean anything to the plugin.
+    """
 
     id: str
     name: str
     email: str = ""
     phone: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str):
+            object.__setattr__(self, "id", str(self.id))
+        if not isinstance(self.roles, frozenset):
+            object.__setattr__(self, "roles", frozenset(role_names(self.roles)))
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -32,41 +69,61 @@ class Directory(Protocol):
         """The person behind a host user object (``flask_login.current_user``)."""
 
     def find(self, person_id: str) -> Person | None:
-        """A person by id, or ``None`` if the host no longer knows them."""
+        """The person with an id that :meth:`person` returned, or ``None`` if the host no longer knows them."""
 
     def staff(self) -> list[Person]:
         """Everyone who can be picked as a second member of staff or responsible contact."""
 
 
+#: Where the default directory looks for a phone number, in order (``us_phone_number``: Flask-Security-Too's).
+PHONES = ("phone", "phone_number", "us_phone_number")
+
+
 class AttributeDirectory:
     """The default directory: reads attributes of the host's user objects.
 
-    A user needs ``get_id()`` (Flask-Login gives it) and may have ``name`` (or ``display_name``),
-    ``email``, ``phone`` and ``roles`` (an iterable of role names). ``users`` lists the host's
-    users; without it only the signed-in user is known and the staff list is empty.
+    The id is the attribute ``id_attr`` names (``HOME_VISITS_USER_ID_ATTR``, default ``id``); a user with
+    no such attribute falls back to ``get_id()``, with a warning, because some hosts change ``get_id()``
+    (Flask-Security-Too, on every password change). The name is the first of ``display_name``, ``name``,
+    ``full_name``, ``first_name`` + ``last_name``, ``username`` and ``email`` that is set. ``email`` is read
+    as it is, the phone from the first of :data:`PHONES` that is set; ``roles`` is any iterable of names or
+    of objects with a ``name``.
+    ``users`` lists the host's users; without it only the signed-in user is known and the staff list is empty.
     """
 
-    def __init__(self, users: Callable[[], Iterable[Any]] | None = None) -> None:
+    def __init__(self, users: Callable[[], Iterable[Any]] | None = None, *, id_attr: str = "id") -> None:
         self._users = users
+        self._id_attr = id_attr
+        self._warned = False
+
+    def person_id(self, user: Any) -> str:
+        value = getattr(user, self._id_attr, None)
+        if value is None:
+            if not self._warned:
+                self._warned = True
+                log.warning(
+                    "Home visits: the user object %s has no attribute %r, so people are known by get_id(), "
+                    "which some portals change (Flask-Security-Too, on every password change), taking their "
+                    "plans away from them. Set HOME_VISITS_USER_ID_ATTR to an attribute that never changes.",
+                    type(user).__name__, self._id_attr,
+                )
+            value = user.get_id()
+        return str(value)
 
     def person(self, user: Any) -> Person:
-        roles = getattr(user, "roles", ()) or ()
-        if isinstance(roles, str):
-            roles = roles.split()
-        name = getattr(user, "display_name", None) or getattr(user, "name", None)
         return Person(
-            id=str(user.get_id()),
-            name=str(name or user.get_id()),
+            id=self.person_id(user),
+            name=display_name(user) or self.person_id(user),
             email=str(getattr(user, "email", "") or ""),
-            phone=str(getattr(user, "phone", "") or ""),
-            roles=frozenset(str(r) for r in roles if str(r) in ROLES),
+            phone=str(next((v for a in PHONES if (v := getattr(user, a, None))), "")),
+            roles=frozenset(r for r in role_names(getattr(user, "roles", None)) if r in ROLES),
         )
 
     def find(self, person_id: str) -> Person | None:
         if self._users is None:
             return None
         for user in self._users():
-            if str(user.get_id()) == person_id:
+            if self.person_id(user) == person_id:
                 person = self.person(user)
                 return person if person.roles else None
         return None
@@ -76,3 +133,14 @@ class AttributeDirectory:
             return []
         people = (self.person(u) for u in self._users())
         return sorted((p for p in people if p.roles), key=lambda p: p.name.lower())
+
+
+def display_name(user: Any) -> str:
+    """The first name-like attribute that is set (empty when none is)."""
+    for attr in ("display_name", "name", "full_name"):
+        if value := getattr(user, attr, None):
+            return str(value)
+    parts = [str(getattr(user, attr, "") or "") for attr in ("first_name", "last_name")]
+    if whole := " ".join(p for p in parts if p):
+        return whole
+    return str(getattr(user, "username", "") or getattr(user, "email", "") or "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -17,10 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict
 
-from . import config, db, headers, links
+from . import config, db, errors, headers, links
 from .directory import AttributeDirectory, Directory
 from .feeds import StaffMark
-from .policy import POLICY_ENV, Policy, cached_policy
+from .policy import Policy, cached_policy
 
 EXTENSION_KEY = "home_visits"
 #: The largest id the plugin's tables can hold (PostgreSQL's INTEGER); a larger number in a URL names nothing.
@@ -43,6 +42,8 @@ class State:
     staff_mark: StaffMark = field(default_factory=lambda: StaffMark(config.HOME_VISITS_DIRECTORY_REFRESH))
     #: The headers every plugin response carries (``HOME_VISITS_SECURITY_HEADERS`` over the defaults).
     security_headers: dict[str, str] = field(default_factory=dict)
+    #: Set-up problems already written to the log (each is logged once per app, not on every request).
+    warned: set[str] = field(default_factory=set)
 
 
 class HomeVisits:
@@ -79,14 +80,15 @@ class HomeVisits:
                 "(create HomeVisits() without an app when you also call init_app)."
             )
         config.apply_defaults(app.config)
-        policy = cached_policy(app.config["HOME_VISITS_POLICY"] or os.environ.get(POLICY_ENV))
+        policy = cached_policy(app.config["HOME_VISITS_POLICY"])  # the plugin reads app.config only
         engine = engine or self._options["engine"] or db.make_engine(
             app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(app.instance_path)
         )
         if app.config["HOME_VISITS_AUTO_MIGRATE"]:
             db.upgrade(engine)
         users = users or self._options["users"]
-        directory = directory or self._options["directory"] or AttributeDirectory(users)
+        directory = directory or self._options["directory"] or AttributeDirectory(
+            users, id_attr=app.config["HOME_VISITS_USER_ID_ATTR"])
         secure = headers.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # bad: start-up stops
         app.extensions[EXTENSION_KEY] = State(
             policy, engine, db.session_factory(engine), directory, security_headers=secure,
@@ -95,12 +97,15 @@ class HomeVisits:
 
         from .blueprint import blueprint
         from .cli import home_visits_cli
+        from .handbook_cli import handbook_group
 
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
         app.url_value_preprocessor(_limit_body)
         app.url_value_preprocessor(_refuse_impossible_ids)
         app.after_request(_add_security_headers)
         app.register_error_handler(StaleDataError, _changed_meanwhile)
+        errors.handle_routing_errors(app)
+        home_visits_cli.add_command(handbook_group)
         app.cli.add_command(home_visits_cli)
         app.teardown_appcontext(_close_session)
         _redact_request_logs()
@@ -149,9 +154,10 @@ def _changed_meanwhile(error: StaleDataError) -> Response:
     routes the error goes on to the host's own handling, as before."""
     if not _is_plugin_request():
         raise error
-    return Conflict(
+    page = errors.render_error(Conflict(
         "Someone else changed this visit at the same moment. Open it again to see what they did, then try again."
-    ).get_response()
+    ))
+    return page if isinstance(page, Response) else page.get_response()
 
 
 def _add_security_headers(response: Response) -> Response:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
-from . import escalation, notices, recording, safety, services, workflow
-from .directory import Person
+from . import errors, escalation, notices, recording, safety, services, workflow
+from .directory import Person, role_names
 from .extension import MAX_ID, State, state
 from .forms import (
     FIELD_FOR_PLAN,
@@ -53,15 +53,18 @@ def db_session() -> Session:
 
 
 def current_person() -> Person:
-    """The signed-in person; the host's login page for strangers, 403 for users with no role here."""
+    """The signed-in person; the host's login page for strangers (a 401 page when it cannot be built), a
+    403 page that says who grants roles for users with none here."""
     if not current_user.is_authenticated:
-        manager = getattr(current_app, "login_manager", None)
-        if manager is not None:
-            return abort(manager.unauthorized())
+        if (to_login := errors.login_redirect(plugin_state().warned)) is not None:
+            abort(to_login)
         abort(401)
-    person = plugin_state().directory.person(current_user._get_current_object())
+    user = current_user._get_current_object()
+    person = plugin_state().directory.person(user)
     if not person.roles:
-        abort(403)
+        errors.log.info("Home visits: user %s has none of its roles (staff, approver, office); roles seen: %s",
+                        person.id, ", ".join(role_names(getattr(user, "roles", None))) or "none")
+        abort(403, errors.NO_ROLE)
     return person
 
 
@@ -111,11 +114,17 @@ def _people_lookup() -> Any:
     return person
 
 
+def handbook_url() -> str:
+    """``HOME_VISITS_HANDBOOK_URL`` when the school hosts the handbook itself, else the plugin's own copy."""
+    configured = current_app.config["HOME_VISITS_HANDBOOK_URL"]
+    return configured.rstrip("/") + "/" if configured else url_for("home_visits.handbook", path="")
+
+
 def template_globals() -> dict[str, Any]:
     st = plugin_state()
     return {
         "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
-        "handbook_url": current_app.config["HOME_VISITS_HANDBOOK_URL"].rstrip("/") + "/",
+        "handbook_url": handbook_url(),
         "handbook_pages": HANDBOOK_PAGES,
         "state_labels": workflow.LABELS,
         "incident_kinds": escalation.INCIDENT_KINDS,

@@ -1,7 +1,7 @@
 """Browser test harness: the demo portal in a real threaded WSGI server, driven by Debian's Chromium.
 
 * ``handbook_site`` builds the MkDocs handbook ONCE per session (it takes seconds) into a tmp dir;
-  every portal points ``DEMO_HANDBOOK_DIR`` at it.
+  every portal points ``HOME_VISITS_HANDBOOK_DIR`` at it.
 * ``start_portal(seed=...)`` starts a fresh portal (fresh instance dir, so its own SQLite file and
   secret key) under waitress on a free loopback port; it is shut down when the test ends.
   ``seeded_portal`` is one seeded portal shared by a whole module.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,13 +91,13 @@ class Handbook:
 @pytest.fixture(scope="session")
 def handbook_site(tmp_path_factory: pytest.TempPathFactory) -> Handbook:
     """Build the handbook once for the whole session, exactly as the demo portal builds it."""
-    from demo_portal.handbook import ensure_handbook
-
     site = tmp_path_factory.mktemp("handbook") / "site"
+    from home_visits.handbook_site import HandbookError, build
+
     try:
-        ensure_handbook(site)
-    except subprocess.CalledProcessError as error:  # the output went to the terminal (captured by pytest)
-        return Handbook(site, f"`{' '.join(map(str, error.cmd))}` exited with {error.returncode}")
+        build(site)
+    except HandbookError as error:
+        return Handbook(site, str(error))
     if not (site / "index.html").exists():
         return Handbook(site, f"no index.html in {site} (is mkdocs.yml missing?)")
     return Handbook(site)
@@ -135,7 +134,7 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
             "DEMO_SEED": seed,
             # Built once per session by ``handbook_site``; never rebuilt per app.
             "DEMO_BUILD_HANDBOOK": False,
-            "DEMO_HANDBOOK_DIR": str(handbook.site),
+            "HOME_VISITS_HANDBOOK_DIR": str(handbook.site),
         },
         instance_path=str(instance),
     )

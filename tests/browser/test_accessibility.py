@@ -2,7 +2,7 @@
 
 The portal is seeded with three visits (a draft, one awaiting authorisation, one authorised); the
 declined and cancelled pages, and pages with form errors, are made through the browser in portals of
-their own. The handbook is served under /handbook/ by the portal, as staff read it.
+their own. The handbook is served by the plugin under /home-visits/handbook/, to staff, as they read it.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ KNOWN_HANDBOOK_VIOLATIONS: dict[str, str] = {}
 
 
 def handbook_path(name: str) -> str:
-    return "/handbook/" if name == "index" else f"/handbook/{name}.html"
+    return "/home-visits/handbook/" if name == "index" else f"/home-visits/handbook/{name}.html"
 
 
 def open_visit(page: Page, pupil: str, *, everyone: bool = False) -> None:
@@ -168,7 +168,7 @@ def test_declined_and_cancelled_visits(start_portal, new_page) -> None:
 @pytest.mark.parametrize("name", HANDBOOK_PAGES)
 def test_handbook_page(page_as, handbook_site, name: str) -> None:
     handbook_site.require()
-    page = page_as(None)  # the handbook needs no login
+    page = page_as("sam")  # the plugin serves the handbook to staff
     response = page.goto(handbook_path(name))
     assert response is not None and response.status == 200, f"{handbook_path(name)} answered {response.status}"
     expect(page.get_by_role("heading", level=1)).to_be_visible()
@@ -180,6 +180,7 @@ def test_handbook_page_dark_scheme(seeded_portal, handbook_site, new_page, name:
     """The handbook follows the reader's dark-mode setting: its colours must pass too."""
     handbook_site.require()
     page = new_page(seeded_portal, color_scheme="dark")  # fresh storage: Material remembers a palette
+    login(page, "sam")
     page.goto(handbook_path(name))
     expect(page.locator("body")).to_have_attribute("data-md-color-scheme", "slate")
     assert_no_axe_violations(page, what=f"the handbook page {name}, dark", known=KNOWN_HANDBOOK_VIOLATIONS)

@@ -32,7 +32,7 @@ def demo_app(instance: Path, **config: Any) -> Flask:
     from demo_portal import create_app
 
     settings: dict[str, Any] = {"DEMO_SEED": False, "DEMO_BUILD_HANDBOOK": False,
-                                "DEMO_HANDBOOK_DIR": str(instance / "no-handbook")}
+                                "HOME_VISITS_HANDBOOK_DIR": str(instance / "no-handbook")}
     if TEST_DATABASE_URI:
         reset_database(TEST_DATABASE_URI)
         settings["HOME_VISITS_DATABASE_URI"] = TEST_DATABASE_URI

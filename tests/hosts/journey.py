@@ -1,0 +1,106 @@
+"""The journey both host tests walk, through each framework's own pages: helpers that read forms the way a
+browser does (CSRF tokens from the page) and check what a person would see."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from home_visits.extension import state
+
+from ..conftest import TEST_DATABASE_URI, Clock, form_data, reset_database, valid_plan
+
+
+def plugin_config(tmp_path: Any, handbook: Any) -> dict[str, Any]:
+    """What the tests (not the recipe) set: the plugin's database, where the built handbook is, CSRF on."""
+    if TEST_DATABASE_URI:
+        reset_database(TEST_DATABASE_URI)
+    return {
+        "TESTING": True,
+        "HOME_VISITS_DATABASE_URI": TEST_DATABASE_URI or f"sqlite:///{tmp_path / 'home_visits.sqlite'}",
+        "HOME_VISITS_HANDBOOK_DIR": str(handbook),
+    }
+
+
+def controlled(app: Flask) -> Flask:
+    """The plugin's clock at the conftest's Monday morning, so the conftest's plan is valid."""
+    state(app).clock = Clock()
+    return app
+
+
+def csrf_token(page: TestResponse | str) -> str:
+    html = page if isinstance(page, str) else page.get_data(as_text=True)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert found, "no CSRF token on the page:\n" + html[:2000]
+    return unescape(found.group(1))
+
+
+def text(response: TestResponse) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def path_of(response: TestResponse) -> str:
+    return urlsplit(response.headers["Location"]).path
+
+
+def file_plan(client: FlaskClient, *, second: str, contact: str) -> int:
+    """Sam files the conftest's plan (second member of staff and contact by their portal ids) and submits it."""
+    form = client.get("/home-visits/new")
+    assert form.status_code == 200, text(form)[:2000]
+    data = form_data(valid_plan(), second_staff_id=second, contact_id=contact, csrf_token=csrf_token(form),
+                     submit="Submit for authorisation")
+    sent = client.post("/home-visits/new", data=data)
+    assert sent.status_code == 302, text(sent)[:3000]
+    return int(path_of(sent).rstrip("/").rsplit("/", 1)[1])
+
+
+def authorise(client: FlaskClient, visit_id: int) -> None:
+    page = client.get(f"/home-visits/{visit_id}")
+    assert "Authorise" in text(page), text(page)[:2000]
+    done = client.post(f"/home-visits/{visit_id}/decide",
+                       data={"csrf_token": csrf_token(page), "authorise": "Authorise"})
+    assert done.status_code == 302, text(done)[:2000]
+    assert "Authorised" in text(client.get(f"/home-visits/{visit_id}"))
+
+
+def calendar_link(client: FlaskClient) -> str:
+    """Create a calendar link on the Calendar page; the path of the feed URL it shows once."""
+    page = client.get("/home-visits/calendar/")
+    made = client.post("/home-visits/calendar/",
+                       data={"csrf_token": csrf_token(page), "create": "Create my calendar link"})
+    found = re.search(r'value="(https?://[^"]+\.ics)"', made.get_data(as_text=True))
+    assert made.status_code == 200 and found, text(made)[:2000]
+    return urlsplit(unescape(found.group(1))).path
+
+
+def feed_shows(app: Flask, feed_path: str, visit_id: int) -> bool:
+    """Fetch the feed as Outlook does: no cookies, no login."""
+    response = app.test_client().get(feed_path)
+    assert response.status_code == 200, response.status
+    return f"home-visit-{visit_id}@" in response.get_data(as_text=True).replace("\r\n ", "")
+
+
+def visit_and_record(app: Flask, client: FlaskClient, visit_id: int) -> str:
+    """The lead checks out at the start, is back safe at the expected return, and submits the record (nobody
+    answered); the record page's address."""
+    clock = state(app).clock
+    clock.advance(days=2, hours=2)  # Wednesday 10:00, when the conftest's plan starts
+    page = client.get(f"/home-visits/{visit_id}")
+    assert client.post(f"/home-visits/{visit_id}/check-out", data={"csrf_token": csrf_token(page)}).status_code == 302
+    clock.advance(hours=1)
+    page = client.get(f"/home-visits/{visit_id}")
+    assert client.post(f"/home-visits/{visit_id}/check-in", data={"csrf_token": csrf_token(page)}).status_code == 302
+    record = f"/home-visits/{visit_id}/record"
+    form = client.get(record)
+    sent = client.post(record, data={"outcome": "no_answer", "day": "2026-03-04", "submit": "Submit",
+                                     "csrf_token": csrf_token(form)})
+    assert sent.status_code == 302, text(sent)[:3000]
+    assert "No answer at the door" in text(client.get(record))
+    return record

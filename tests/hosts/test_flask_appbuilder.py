@@ -1,0 +1,84 @@
+"""The plugin in a real Flask-AppBuilder portal, driven through AppBuilder's own login form (with the CSRF
+token from the page), in AppBuilder's own layout; strangers reach its login page, never a 500."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from home_visits.extension import state
+
+from . import appbuilder_portal
+from .journey import (authorise, calendar_link, controlled, csrf_token, feed_shows, file_plan, path_of,
+                      plugin_config, text)
+
+
+@pytest.fixture
+def app(tmp_path: Path, built_handbook: Path) -> Iterator[Flask]:
+    config = plugin_config(tmp_path, built_handbook)
+    config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'portal.sqlite'}"  # the portal's own users
+    app = controlled(appbuilder_portal.create_app(config, instance_path=str(tmp_path / "instance")))
+    yield app
+    state(app).engine.dispose()
+
+
+def log_in(app: Flask, username: str) -> FlaskClient:
+    client = app.test_client()
+    form = client.get("/login/")
+    assert form.status_code == 200
+    done = client.post("/login/", data={"username": username, "password": appbuilder_portal.PASSWORD,
+                                        "csrf_token": csrf_token(form)})
+    assert done.status_code == 302 and path_of(done) != "/login/", text(done)[:2000]
+    return client
+
+
+def portal_id(app: Flask, username: str) -> str:
+    with app.app_context():
+        return str(app.appbuilder.sm.find_user(username=username).id)
+
+
+def test_the_whole_journey(app: Flask) -> None:
+    sam = log_in(app, "sam")
+    visit_id = file_plan(sam, second=portal_id(app, "jo"), contact=portal_id(app, "office"))
+    authorise(log_in(app, "alex"), visit_id)
+    feed = calendar_link(sam)
+    assert feed_shows(app, feed, visit_id)
+    mine = text(sam.get("/home-visits/"))
+    assert f'href="/home-visits/{visit_id}"' in mine and "Sam Patel" in mine
+
+
+def test_pages_sit_in_appbuilders_layout_with_their_title(app: Flask) -> None:
+    sam = log_in(app, "sam")
+    page = text(sam.get("/home-visits/"))
+    assert "<title>My visits · Exampleton portal</title>" in page
+    assert "navbar" in page and "Exampleton portal" in page  # AppBuilder's own navigation bar
+    handbook = sam.get("/home-visits/handbook/")
+    assert handbook.status_code == 200 and "Home visits handbook" in text(handbook)
+    missing = sam.get("/home-visits/999999")
+    assert missing.status_code == 404 and "navbar" in text(missing) and "no visit" in text(missing)
+
+
+def test_an_expired_session_goes_to_appbuilders_login_page(app: Flask) -> None:
+    sam = log_in(app, "sam")
+    sam.delete_cookie("session")
+    gone = sam.get("/home-visits/calendar/")
+    assert gone.status_code == 302 and path_of(gone) == "/login/"
+    assert parse_qs(urlsplit(gone.headers["Location"]).query)["next"] == ["/home-visits/calendar/"]
+
+
+def test_without_the_login_endpoint_strangers_get_a_401_page_not_a_500(app: Flask,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    app.config["HOME_VISITS_LOGIN_ENDPOINT"] = None  # AppBuilder's own login_view, "login", does not exist
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="home_visits"):
+        answers = [client.get(path) for path in ("/home-visits/", "/home-visits/new", "/home-visits/handbook/")]
+    for response in answers:
+        assert response.status_code == 401 and "navbar" in text(response) and "log in" in text(response).lower()
+    warnings = [r.getMessage() for r in caplog.records if "HOME_VISITS_LOGIN_ENDPOINT" in r.getMessage()]
+    assert len(warnings) == 1 and "'login'" in warnings[0]
