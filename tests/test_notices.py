@@ -64,8 +64,8 @@ def test_an_approver_leading_a_visit_is_not_asked_to_authorise_it(login: Any, sm
 def test_decisions_go_to_the_lead_and_the_second(login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     first = create_visit(state_="submitted")
     second = create_visit(state_="submitted", pupil="Riley Example")
-    login("alex").post(f"/home-visits/{first.id}/decide", data={"authorise": "Authorise"})
-    login("alex").post(f"/home-visits/{second.id}/decide", data={"decline": "Decline", "comment": "Meet in school"})
+    login("alex").post(f"/home-visits/{first.id}/decide", data={"authorise": "Authorise", "version": str(first.version)})
+    login("alex").post(f"/home-visits/{second.id}/decide", data={"decline": "Decline", "comment": "Meet in school", "version": str(second.version)})
     authorised, declined = smtp_server.messages
     assert to(authorised) == to(declined) == {"sam@school.example", "jo@school.example"}
     assert authorised["Subject"] == "Plan authorised: home visit Wed 04 Mar, J.S."
@@ -102,7 +102,7 @@ def test_plan_emails_can_be_turned_off_but_safety_alerts_cannot(
 
 def test_every_email_is_in_the_visit_history(app: Flask, login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     visit = create_visit(state_="submitted")
-    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
     page = login("sam").get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert "email sent" in page and "Plan authorised: home visit Wed 04 Mar, J.S. to sam@school.example" in page
 
@@ -261,7 +261,7 @@ def test_the_queue_shows_waiting_time_and_authorises_low_risk_plans_in_one_click
     assert page.count("1 day 2 hours") == 2
     assert 'aria-label="Authorise the visit to J.S. on 04 Mar"' in page
     assert "Authorise the visit to R.E." not in page and f"/home-visits/{risky.id}\">Review the plan" in page
-    response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals"})
+    response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals", "version": str(plain.version)})
     assert response.location == "/home-visits/approvals"
     with state(app).sessions() as session:
         assert session.get(Visit, plain.id).state == "authorised"

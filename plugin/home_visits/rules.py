@@ -17,6 +17,7 @@ class Plan:
     """The editable part of a visit plan, as staff fill it in."""
 
     pupil: str = ""
+    pupil_ref: str = ""
     address: str = ""
     postcode: str = ""
     reason: str = ""
@@ -31,6 +32,7 @@ class Plan:
     contact_phone: str = ""
     family_agreed: str = ""
     appointment: str = ""
+    unannounced_reason: str = ""
     travel: str = ""
     language_needs: str = ""
     agencies: str = ""
@@ -98,9 +100,9 @@ def two_staff_reasons(plan: Plan, policy: Policy, *, first_visit: bool) -> list[
     return reasons
 
 
-def _times(plan: Plan, policy: Policy, now: datetime) -> list[Problem]:
+def _times(plan: Plan, policy: Policy, now: datetime, check_start: bool) -> list[Problem]:
     problems = []
-    if plan.starts_at and plan.starts_at < now:
+    if check_start and plan.starts_at and plan.starts_at < now:
         problems.append(Problem("starts_at", "The visit cannot start in the past: choose a later date or time."))
     if plan.starts_at and plan.expected_return:
         length = plan.expected_return - plan.starts_at
@@ -135,14 +137,20 @@ def _staff(plan: Plan, policy: Policy, first_visit: bool) -> list[Problem]:
     return problems
 
 
-def check_plan(plan: Plan, policy: Policy, *, now: datetime, first_visit: bool) -> list[Problem]:
-    """Every reason ``plan`` cannot be submitted under ``policy`` at ``now`` (empty: it can)."""
+def check_plan(
+    plan: Plan, policy: Policy, *, now: datetime, first_visit: bool, check_start: bool = True
+) -> list[Problem]:
+    """Every reason ``plan`` cannot be submitted under ``policy`` at ``now`` (empty: it can).
+
+    The same check runs on every save of a submitted or authorised plan; ``check_start=False`` there
+    when the start time itself did not change (a plan being edited on its own day is not refused
+    for having started)."""
     problems = [Problem(name, message) for name, message in REQUIRED_TO_SUBMIT.items() if not getattr(plan, name)]
     if plan.reason == "other" and not plan.reason_other.strip():
         problems.append(Problem("reason_other", "Describe the reason for the visit."))
     elif plan.reason and plan.reason != "other" and policy.reason(plan.reason) is None:
         problems.append(Problem("reason", "Choose a reason from the list."))
-    problems += _times(plan, policy, now)
+    problems += _times(plan, policy, now, check_start)
     problems += _staff(plan, policy, first_visit)
     if plan.travel == "public_transport" and not policy.rules.public_transport_allowed:
         problems.append(Problem("travel", "The school's policy does not allow public transport to a home visit."))

@@ -14,10 +14,11 @@ from werkzeug.wrappers import Response
 from . import escalation, notices, recording, safety, services, workflow
 from .directory import Person
 from .extension import MAX_ID, State, state
-from .forms import FIELD_FOR_PLAN, DecisionForm, ExtendForm, PlanForm, SafetyForm, opened_version
+from .forms import (AGREED, APPOINTMENT, FIELD_FOR_PLAN, TRAVEL, DecisionForm, ExtendForm, PlanForm, SafetyForm,
+                    opened_version)
 from .mail import MailSettings, mailer
 from .models import Visit
-from .rules import Plan
+from .rules import Plan, is_evening
 
 #: Which handbook page explains each section of the plan form.
 HANDBOOK_PAGES = {
@@ -161,9 +162,22 @@ def approvals() -> str:
     return render_template(
         "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me,
         form=DecisionForm(), waited={i: services.how_long(now - at) for i, at in since.items()},
-        one_click={v.id for v in visits
-                   if not v.risk_factors and workflow.allowed("authorise", v, me, st.policy.rules.authorisers)},
+        one_click={v.id for v in visits if shown_whole(v) and workflow.allowed("authorise", v, me,
+                                                                               st.policy.rules.authorisers)},
     )
+
+
+def shown_whole(visit: Visit) -> bool:
+    """A plan the queue's row shows whole, so it may be authorised from there in one tap: no risk
+    factor, two staff, in the daytime. Anything else is decided on the visit page."""
+    plan = services.plan_of(visit)
+    return not visit.risk_factors and bool(visit.second_staff_id) and not is_evening(plan, plugin_state().policy)
+
+
+#: Plain words for the plan's choice fields, as the visit page shows them.
+CHOICE_WORDS = {"family_agreed": {c.value: c.label for c in AGREED},
+                "appointment": {c.value: c.label for c in APPOINTMENT},
+                "travel": {c.value: c.label for c in TRAVEL}}
 
 
 def show_visit(
@@ -173,8 +187,10 @@ def show_visit(
     st = plugin_state()
     authorisers, now = st.policy.rules.authorisers, st.clock()
     actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    form = form or DecisionForm()
+    form.version.data = str(visit.version)  # the version this page shows: a decision is about it
     page = render_template(
-        "home_visits/visit.html", visit=visit, me=me, form=form or DecisionForm(), actions=actions,
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions, words=CHOICE_WORDS,
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
         visiting=workflow.is_visiting(visit, me), sees_all=workflow.sees_everything(me, authorisers),
         overdue=safety.is_overdue(visit, st.policy, now), minutes_overdue=safety.minutes_overdue(visit, st.policy, now),
@@ -245,7 +261,7 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
         if visit is None:
             visit = services.create_visit(session, plan, actor=me, now=now)
         else:
-            services.update_visit(session, visit, plan, actor=me, now=now, version=version)
+            services.update_visit(session, visit, plan, actor=me, policy=st.policy, now=now, version=version)
         session.flush()
         if form.submit.data and submittable:
             if problems := services.submit(session, visit, actor=me, policy=st.policy, now=now):
@@ -257,10 +273,17 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
         elif was_authorised_by and visit.state == workflow.SUBMITTED:
             notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
         session.commit()
+    except services.BreaksRules as broken:
+        session.rollback()
+        for problem in broken.problems:
+            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        form.form_errors.append("Nothing was saved: a submitted or authorised plan must keep to the school's rules.")
+        return show(422)
     except (services.StaleEdit, StaleDataError):
         session.rollback()
         form.form_errors.append(
-            "Someone changed this plan since you opened it. Open it again to see their changes, then make yours."
+            "Someone changed this plan since you opened it (or the form was incomplete). "
+            "Open it again to see their changes, then make yours."
         )
         return show(409)
     except workflow.WorkflowError as error:
@@ -280,11 +303,28 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     if not form.validate() or action is None:
         abort(400, "The request was incomplete or expired: reload the page and try again.")
     st, session = plugin_state(), db_session()
+    seen = opened_version(form.version)
+    allowed = workflow.allowed(action, visit, me, st.policy.rules.authorisers)
+    if action in ("authorise", "decline") and allowed and seen != visit.version:
+        changed = workflow.field_words(services.changed_since(session, visit, seen))
+        form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
+                               + ": read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
     try:
-        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(), comment=form.comment.data or "")
+        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(),
+                        comment=form.comment.data or "", seen_version=seen)
         if action in ("authorise", "decline"):
             notices.plan_decided(session, visit, mail_context(), st.clock())
         session.commit()
+    except services.BreaksRules as broken:
+        session.rollback()
+        form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
+                               + " ".join(problem.message for problem in broken.problems)]
+        return show_visit(visit, me, form=form, status=422)
+    except services.StaleEdit:
+        session.rollback()
+        form.comment.errors = ["The plan changed since you opened it: read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
     except workflow.WorkflowError as error:
         session.rollback()
         form.comment.errors = [str(error)]
