@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
@@ -197,9 +198,27 @@ def show_visit(
         safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
         record=recording.record_of(db_session(), visit),
         can_read_record=workflow.reads_record(visit, me, authorisers),
-        earlier_actions=recording.open_actions(db_session(), visit=visit) if visit.postcode else [],
+        record_actions=workflow.RECORD_CONTENT_ACTIONS,
+        family=family_actions(visit, me) if visit.postcode else FamilyActions([], []),
     )
     return page, status
+
+
+@dataclass
+class FamilyActions:
+    """Open actions from earlier visits to a family: those ``me`` may read (with their visit), and the
+    leads to ask about the others (whose records ``me`` may not read: only that they exist is shown)."""
+
+    readable: list[tuple[Any, Visit]]
+    ask: list[str]
+
+
+def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
+    rows = recording.open_actions(db_session(), visit=visit, including=including)
+    authorisers = plugin_state().policy.rules.authorisers
+    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(earlier, me, authorisers)]
+    ask = list(dict.fromkeys(earlier.lead_id for _, earlier in rows if (_, earlier) not in readable))
+    return FamilyActions(readable, ask)
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
@@ -241,7 +260,7 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
             "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
-            earlier_actions=recording.open_actions(session, visit=like, including=True) if like else [],
+            family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )
         return page, status
 

@@ -115,8 +115,21 @@ def visiting_or_oversees(visit: VisitLike, person: Person, authorisers: Collecti
 
 
 def reads_record(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
-    """The visiting staff and those who authorise may read a visit's record; the office may not."""
-    return is_visiting(visit, person) or person.has(*authorisers)
+    """The visiting staff and those who authorise may read a visit's record; the office may not.
+
+    The one rule for record content: the record page, its CPOMS copy, open actions, history lines
+    (:data:`RECORD_CONTENT_ACTIONS`) and reports all ask it (reports through :func:`reads_every_record`)."""
+    return is_visiting(visit, person) or reads_every_record(person, authorisers)
+
+
+def reads_every_record(person: Person, authorisers: Collection[str]) -> bool:
+    """Those who authorise read every record, so they alone get reports built from records."""
+    return person.has(*authorisers)
+
+
+#: History lines whose comment is part of the record (an action's text, a correction's reason, the
+#: confirmation's comment, the incident's kinds): shown only to those :func:`reads_record` allows.
+RECORD_CONTENT_ACTIONS = frozenset({"action_done", "record_corrected", "record_confirmed", "incident_reported"})
 
 
 def leads_or_decides(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
