@@ -84,7 +84,8 @@ FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
 
 def opened_version(field: Any) -> int | None:
     """The version a form was opened at, from its hidden field (None when missing or not a number)."""
-    return int(field.data) if (field.data or "").isdecimal() else None
+    data = field.data or ""
+    return int(data) if data.isdecimal() and len(data) <= 10 else None  # 5,000 digits: not a version
 
 
 def text_field(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:

@@ -99,10 +99,14 @@ def _apply(visit: Visit, plan: Plan) -> list[str]:
     return changed
 
 
-def create_visit(session: Session, plan: Plan, *, actor: Person, now: datetime) -> Visit:
-    """A new draft led by ``actor``."""
+def create_visit(
+    session: Session, plan: Plan, *, actor: Person, now: datetime, form_token: str | None = None
+) -> Visit:
+    """A new draft led by ``actor``; ``form_token`` is the one-time token of the form it came from
+    (unique: the same form cannot make a second draft)."""
     plan.lead_id = actor.id
-    visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id)
+    visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id,
+                  form_token=form_token)
     _apply(visit, plan)
     session.add(visit)
     audit(session, visit, actor, "created", now, to_state=workflow.DRAFT)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -129,7 +132,7 @@ def template_globals() -> dict[str, Any]:
 
 def _page_number() -> int:
     number = request.args.get("page", "1")
-    if not number.isdecimal() or not 1 <= int(number) <= 100_000:
+    if not (number.isdecimal() and len(number) <= 6) or not 1 <= int(number) <= 100_000:
         abort(400, "The page number must be a whole number from 1.")
     return int(number)
 
@@ -232,7 +235,7 @@ def new_plan() -> Response | tuple[str, int] | str:
     if not me.has("staff"):
         abort(403)
     like = request.args.get("like", "")
-    if like and not (like.isdecimal() and int(like) <= MAX_ID):
+    if like and not (like.isdecimal() and len(like) <= 10 and int(like) <= MAX_ID):
         abort(400, "The visit to copy must be given by its number.")
     return _plan_form(me, None, like=find_visit(int(like), me) if like else None)
 
@@ -270,15 +273,30 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
             form.version.data = str(visit.version)
         elif like is not None:
             form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), st.policy)
+        if visit is None:
+            form.form_token.data = secrets.token_urlsafe(24)
         return show()
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
+    token = form.form_token.data if visit is None and FORM_TOKEN.fullmatch(form.form_token.data or "") else None
+    if token and (first := _saved_with(token, me)) is not None:
+        flash("This plan was already saved: here it is. Nothing was saved twice.")
+        return redirect(url_for("home_visits.visit", visit_id=first))
     plan, now = form.to_plan(st.policy), st.clock()
     version = opened_version(form.version)
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         if visit is None:
-            visit = services.create_visit(session, plan, actor=me, now=now)
+            visit = services.create_visit(session, plan, actor=me, now=now, form_token=token)
+            try:
+                session.flush()
+            except IntegrityError:  # the same form, posted twice at the same moment: the other one won
+                session.rollback()
+                first = _saved_with(token or "", me)
+                if first is None:
+                    raise
+                flash("This plan was already saved: here it is. Nothing was saved twice.")
+                return redirect(url_for("home_visits.visit", visit_id=first))
         else:
             services.update_visit(session, visit, plan, actor=me, policy=st.policy, now=now, version=version)
         session.flush()
@@ -312,6 +330,15 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     send_notices()
     flash("Submitted for authorisation." if visit.state == workflow.SUBMITTED and form.submit.data else "Plan saved.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+#: A "New plan" form's one-time token, as :func:`secrets.token_urlsafe` makes it.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _saved_with(token: str, me: Person) -> int | None:
+    """The id of ``me``'s draft made from the form with ``token``, if that form was saved already."""
+    return db_session().scalar(select(Visit.id).where(Visit.form_token == token, Visit.lead_id == me.id))
 
 
 def decide(visit_id: int) -> Response | tuple[str, int]:
