@@ -41,7 +41,8 @@ def no_pupil_name(inbox: Inbox, *names: str) -> None:
 
 
 def test_a_submitted_plan_emails_every_approver(app: Flask, login: Any, smtp_server: Inbox) -> None:
-    data = form_data(valid_plan(risk_factors=["risk-animals"]), submit="Submit")
+    data = form_data(valid_plan(risk_factors=["risk-animals"], risk_notes="The dog is shut away first."),
+                     submit="Submit")
     assert login("sam").post("/home-visits/new", data=data).status_code == 302
     (message,) = smtp_server.messages
     assert to(message) == {"alex@school.example", "blair@school.example"}
@@ -143,6 +144,8 @@ def routed(tmp_path: Path, smtp_server: Inbox) -> Iterator[Callable[..., set[str
         with client.session_transaction() as session:
             session["_user_id"] = lead
         before = len(smtp_server.messages)
+        if plan.get("risk_factors"):
+            plan.setdefault("risk_notes", "Agreed with the family before we go.")
         data = form_data(valid_plan(lead_id=lead, **plan), submit="Submit")
         assert client.post("/home-visits/new", data=data).status_code == 302
         (message,) = smtp_server.messages[before:]
@@ -255,7 +258,8 @@ def test_the_queue_shows_waiting_time_and_authorises_low_risk_plans_in_one_click
     app: Flask, login: Any, create_visit: Any, clock: Any
 ) -> None:
     plain = create_visit(state_="submitted")
-    risky = create_visit(state_="submitted", pupil="Riley Example", risk_factors=["risk-animals"])
+    risky = create_visit(state_="submitted", pupil="Riley Example", risk_factors=["risk-animals"],
+                         risk_notes="The dog is shut away first.")
     clock.advance(hours=26, minutes=5)
     page = login("alex").get("/home-visits/approvals").get_data(as_text=True)
     assert page.count("1 day 2 hours") == 2

@@ -147,7 +147,7 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
     ),
     "route_nobody": (
         "extends: default\nrules:\n  routes:\n    - {who: nobody, approvers: [], reasons: [signs-of-distress]}\n",
-        ["rules.routes[0].approvers", "at least 1 item"],
+        ["rules.routes[0]", "needs approvers (ids from the staff list) or a role"],
     ),
     "extends_other": (
         "extends: strict\nrules:\n  grace_minutes: 5\n",
@@ -198,6 +198,7 @@ def test_extends_default_merges_mappings_and_replaces_lists(tmp_path: Path) -> N
         "extends: default\n"
         "school: {name: Larch Primary}\n"
         "rules:\n  grace_minutes: 30\n  evening: {after: \"16:30\"}\n"
+        "  routes: []\n"  # the shipped route names a reason this school's list leaves out
         "reasons:\n  - {id: only-reason, title: Our one reason, text: The only reason we visit.}\n",
     )
     default, policy = load_policy(), load_policy(path)

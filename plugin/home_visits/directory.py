@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-#: Roles the plugin understands.
-ROLES = ("staff", "approver", "office")
+#: Roles the plugin understands (``dsl``: the designated safeguarding lead, whom the policy's routes
+#: can ask first about some plans).
+ROLES = ("staff", "approver", "office", "dsl")
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,10 @@ def asked(visit: Visit, context: Context) -> list[Person]:
     """
     able = [p for p in context.directory.staff()
             if workflow.can_authorise(visit, p, context.policy.rules.authorisers)]
-    named = {i for route in context.policy.routes_for(visit.reason, visit.risk_factors) for i in route.approvers}
-    return [p for p in able if p.id in named] or able
+    routes = context.policy.routes_for(visit.reason, visit.risk_factors)
+    named = {i for route in routes for i in route.approvers}
+    roles = [route.role for route in routes if route.role]
+    return [p for p in able if p.id in named or (roles and p.has(*roles))] or able
 
 
 def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:

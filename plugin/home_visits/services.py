@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import workflow
 from .directory import Person
-from .models import AuditEntry, ChangeMarker, Visit
+from .models import AuditEntry, ChangeMarker, Visit, VisitRecord
 from .policy import Policy
 from .rules import Plan, Problem, check_plan
 
@@ -164,14 +164,20 @@ def changed_since(session: Session, visit: Visit, version: int | None) -> list[s
 
 
 def is_first_visit(session: Session, visit: Visit) -> bool:
-    """No earlier plan (other than drafts and cancelled ones) went to this address."""
-    others = session.scalars(
-        select(Visit.address).where(
+    """The lead has not been inside this home before: no earlier recorded visit to this address, with
+    the lead on it (leading or second), whose record says the talk took place inside. (With a second
+    member of staff the rule is met whoever has been inside; going alone, it is the lead who has.)"""
+    others = session.execute(
+        select(Visit.address)
+        .join(VisitRecord, VisitRecord.visit_id == Visit.id)
+        .where(
             Visit.postcode == normalise_postcode(visit.postcode),
             Visit.id != visit.id,
-            Visit.state.not_in([workflow.DRAFT, workflow.CANCELLED]),
+            Visit.state == workflow.RECORDED,
+            or_(Visit.lead_id == visit.lead_id, Visit.second_staff_id == visit.lead_id),
+            VisitRecord.setting == "inside",
         )
-    )
+    ).scalars()
     key = address_key(visit.address)
     return all(address_key(address) != key for address in others)
 
