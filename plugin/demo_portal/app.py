@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, redirect, render_template, request, send_from_directory, url_for
+from flask import Flask, abort, redirect, render_template, request, send_from_directory, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from home_visits import HomeVisits
+from home_visits import HomeVisits, files
 
+from . import security
 from .handbook import ensure_handbook
 from .seed import seed_demo_visits
 from .users import demo_users
@@ -28,11 +30,16 @@ class LoginForm(FlaskForm):
 
 
 def _secret_key(instance: Path) -> str:
+    """The portal's secret key, made once and written owner-only: whoever reads it can forge a session."""
     file = instance / "secret_key"
     if not file.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        file.write_text(secrets.token_hex(32))
+        files.make_folder(instance)
+        files.write(file, secrets.token_hex(32))
     return file.read_text().strip()
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST with the CSRF token: another site cannot sign people out."""
 
 
 def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
@@ -43,17 +50,30 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         DEMO_BUILD_HANDBOOK=True,
         DEMO_SEED=True,
         MAX_CONTENT_LENGTH=1024 * 1024,
+        # A signed cookie is refused after this, whatever the browser keeps (Flask's default: 31 days).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
-    app.config.update(config or {})
+    security.configure(app, config or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
     app.config.setdefault("DEMO_HANDBOOK_DIR", str(Path(app.instance_path) / "handbook"))
 
     users = demo_users()
+    versions = security.SessionVersions(Path(app.instance_path) / "session_versions.json")
+    throttle = security.Throttle()
     login = LoginManager(app)
     login.login_view = "login"
-    login.user_loader(users.get)
+
+    @login.user_loader
+    def load_user(user_id: str) -> Any:
+        """The user, unless they logged out since this session began (a copied cookie ends at logout)."""
+        user = users.get(user_id)
+        if user is None or session.get("session_version") != versions.current(user_id):
+            return None
+        return user
+
     home_visits.init_app(app, users=users.values)
+    security.add_headers(app)
 
     @app.route("/")
     @login_required
@@ -64,17 +84,29 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     def login_page() -> Any:
         form = LoginForm()
         if form.validate_on_submit():
-            user = users.get(form.username.data or "")
-            if user and user.check_password(form.password.data or ""):
+            username, address = form.username.data or "", request.remote_addr or "unknown"
+            if throttle.blocked(username, address):
+                form.password.errors.append("Too many tries. Wait 15 minutes, then try again.")
+                return render_template("login.html", form=form), 429
+            user = users.get(username)
+            if security.password_matches(user.password_hash if user else None, form.password.data or ""):
+                assert user is not None
+                session.clear()  # a fresh session: nothing carried over from before the login
+                session["session_version"] = versions.current(user.id)
                 login_user(user)
-                target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
+                return redirect(security.safe_next(request.args.get("next", ""), url_for("index")))
+            throttle.failed(username, address)
             form.password.errors.append("That username and password do not match.")
         return render_template("login.html", form=form), 200 if request.method == "GET" else 422
 
     @app.post("/logout")
     def logout() -> Any:
+        if not LogoutForm().validate():
+            abort(400, "The request was incomplete or expired: reload the page and try again.")
+        if current_user.is_authenticated:
+            versions.end_sessions(current_user.get_id())  # every session of this user, copies too
         logout_user()
+        session.clear()
         return redirect(url_for("login"))
 
     @app.route("/handbook/", defaults={"path": "index.html"})
@@ -89,7 +121,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
 
     @app.context_processor
     def portal() -> dict[str, Any]:
-        return {"current_user": current_user}
+        return {"current_user": current_user, "logout_form": LogoutForm()}
 
     if app.config["DEMO_BUILD_HANDBOOK"]:
         ensure_handbook(Path(app.config["DEMO_HANDBOOK_DIR"]))
