@@ -198,7 +198,6 @@ def test_extends_default_merges_mappings_and_replaces_lists(tmp_path: Path) -> N
         "extends: default\n"
         "school: {name: Larch Primary}\n"
         "rules:\n  grace_minutes: 30\n  evening: {after: \"16:30\"}\n"
-        "  routes: []\n"  # the shipped route names a reason this school's list leaves out
         "reasons:\n  - {id: only-reason, title: Our one reason, text: The only reason we visit.}\n",
     )
     default, policy = load_policy(), load_policy(path)
@@ -207,6 +206,8 @@ def test_extends_default_merges_mappings_and_replaces_lists(tmp_path: Path) -> N
     assert f"{policy.rules.evening.after:%H:%M}" == "16:30" and policy.rules.evening.needs_two_staff
     assert policy.rules.longest_visit_minutes == default.rules.longest_visit_minutes
     assert [r.id for r in policy.reasons] == ["only-reason"]
+    # The shipped DSL route keeps the risk factor this school still has, and drops the reason it left out.
+    assert [(r.reasons, r.risk_factors) for r in policy.rules.routes] == [([], ["risk-child-protection"])]
     assert policy.guidance == default.guidance
 
 
