@@ -70,10 +70,10 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.visit":        {"GET":  on("authorised",  401, 200, 404,  200,   200,    200,     200,   403)},
     "home_visits.edit_plan":    {"GET":  on("draft",       401, 200, 404,  403,   403,    403,     403,   403),
                                  "POST": on("draft",       401, 302, 404,  403,   403,    403,     403,   403,
-                                            data=DRAFT_FORM)},
+                                            data=lambda v: {**DRAFT_FORM, "version": str(v.version)})},
     # Only approvers decide, and never a plan for a visit they go on.
     "home_visits.decide":       {"POST": on("submitted",   401, 403, 404,  403,   403,    302,     403,   403,
-                                            data={"authorise": "Authorise"})},
+                                            data=lambda v: {"authorise": "Authorise", "version": str(v.version)})},
     "home_visits.approvals":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     403,   403)},
     "home_visits.subscribe":    {"GET":  on(None,          401, 200, 200,  200,   200,    200,     200,   403),
                                  "POST": on(None,          401, 200, 200,  200,   200,    200,     200,   403,

@@ -39,7 +39,9 @@ def full_life(app: Flask, login: Any, create_visit: Any, clock: Any, *, pupil: s
     clock.now = start - timedelta(days=2)
     visit = create_visit(state_="submitted", lead=lead, pupil=pupil, starts_at=start,
                          expected_return=start + timedelta(hours=1))
-    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})  # emails the staff
+    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})  # emails the staff
+    clock.now = start - timedelta(hours=2)
+    app.test_cli_runner().invoke(args=["home-visits", "digest"])  # the office's morning digest names it
     clock.now = start
     login(lead).post(f"/home-visits/{visit.id}/check-out")
     clock.now = start + timedelta(hours=1, minutes=20)

@@ -74,3 +74,121 @@ def test_the_handbook_link_answers_after_the_build(tmp_path: Path, built_handboo
     handbook = client.get("/home-visits/handbook/")
     assert handbook.status_code == 200 and "Home visits handbook" in handbook.get_data(as_text=True)
     assert client.get("/handbook/before.html").headers["Location"] == "/home-visits/handbook/before.html"
+
+
+# --------------------------------------------------------------------------- the demo as a model host
+
+import os  # noqa: E402
+import re  # noqa: E402
+import stat  # noqa: E402
+import time  # noqa: E402
+
+import pytest  # noqa: E402
+
+from home_visits.headers import DEFAULTS  # noqa: E402
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)[1]  # type: ignore[index]
+
+
+def logged_in(app: Any) -> Any:
+    client = app.test_client()
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": "sam", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("target", ["/%09/evil.example/", "/\t/evil.example/", "/\\evil.example", "//evil.example",
+                                    "https://evil.example/", "/%0a/evil.example", "/ /evil.example"])
+def test_login_only_follows_a_path_on_this_portal(tmp_path: Path, target: str) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post(f"/login?next={target}", data={"username": "sam", "password": DEMO_PASSWORD})
+    assert response.status_code == 302 and response.location == "/"
+
+
+def test_login_follows_a_path_on_this_portal(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = app.test_client().post("/login?next=/home-visits/approvals?page=2",
+                                      data={"username": "sam", "password": DEMO_PASSWORD})
+    assert response.location == "/home-visits/approvals?page=2"
+
+
+def test_logout_needs_the_csrf_token_and_ends_the_session_for_a_copied_cookie(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    client = logged_in(app)
+    page = client.get("/").get_data(as_text=True)
+    assert client.post("/logout").status_code == 400  # no token: refused, still logged in
+    assert client.get("/").status_code == 200
+    cookie = client.get_cookie("session").value
+    assert client.post("/logout", data={"csrf_token": csrf_of(page)}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    assert thief.get("/").status_code == 302  # the copied cookie no longer signs anyone in
+
+
+def test_wrong_passwords_are_throttled_per_account_and_address(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    client = app.test_client()
+    answers = [client.post("/login", data={"username": "sam", "password": "guess"}).status_code for _ in range(7)]
+    assert answers[:5] == [422] * 5 and answers[5:] == [429, 429]
+    blocked = client.post("/login", data={"username": "sam", "password": DEMO_PASSWORD})
+    assert blocked.status_code == 429 and "Too many" in blocked.get_data(as_text=True)
+    # Another address may still sign in as Jo; the same address is throttled for other accounts too, after more.
+    other = app.test_client()
+    ok = other.post("/login", data={"username": "jo", "password": DEMO_PASSWORD},
+                    environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert ok.status_code == 302
+
+
+def test_unknown_users_get_the_same_answer_in_the_same_time(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+
+    def attempt(username: str, n: int) -> tuple[float, str]:
+        client = app.test_client()
+        started = time.perf_counter()
+        response = client.post("/login", data={"username": username, "password": "guess"},
+                               environ_base={"REMOTE_ADDR": f"192.0.2.{n}"})
+        return time.perf_counter() - started, response.get_data(as_text=True)
+
+    known = [attempt("sam", n) for n in range(3)]
+    unknown = [attempt("nobody-here", 10 + n) for n in range(3)]
+    assert {re.sub(r"nobody-here|sam", "", page) for _, page in known + unknown} .__len__() == 1
+    fast = min(t for t, _ in known)
+    assert min(t for t, _ in unknown) > fast / 3  # the password hash is worked for unknown users too
+
+
+def test_the_session_cookie_is_samesite_lax_and_secure_over_https(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    plain = app.test_client().post("/login", data={"username": "sam", "password": DEMO_PASSWORD})
+    cookie = plain.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "Secure" not in cookie and "HttpOnly" in cookie
+    https = app.test_client().post("/login", data={"username": "sam", "password": DEMO_PASSWORD},
+                                   base_url="https://localhost")
+    assert "Secure" in https.headers["Set-Cookie"]
+
+
+def test_the_demos_own_pages_send_the_security_headers(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    client = logged_in(app)
+    for path in ("/login", "/"):
+        response = client.get(path)
+        for name, value in DEFAULTS.items():
+            assert response.headers.get(name) == value, (path, name)
+
+
+def test_the_secret_key_and_instance_folder_are_owner_only(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        make(tmp_path / "instance")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "instance").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "instance" / "secret_key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "instance" / "home_visits.sqlite").stat().st_mode) == 0o600

@@ -128,7 +128,8 @@ def test_a_request_host_never_reaches_a_link(app: Flask, day: dict[str, Any],
     client = app.test_client()
     with client.session_transaction(base_url="http://evil.example") as session:
         session["_user_id"], session["_fresh"] = "alex", True
-    response = client.post(f"/home-visits/{day['pending'].id}/decide", data={"authorise": "Authorise"},
+    response = client.post(f"/home-visits/{day['pending'].id}/decide",
+                           data={"authorise": "Authorise", "version": str(day["pending"].version)},
                            base_url="http://evil.example")
     assert response.status_code == 302
     (message,) = [m for m in smtp_server.messages if "authorised" in str(m["Subject"]).lower()]

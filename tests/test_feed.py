@@ -121,7 +121,7 @@ def test_a_change_gives_a_new_etag_and_a_grown_sequence(app: Flask, login: Any, 
     before = client.get(url)
     uid = f"home-visit-{visit.id}@school.example"
     assert str(events(before.data)[uid]["STATUS"]) == "TENTATIVE"
-    client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
     after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200 and after.headers["ETag"] != before.headers["ETag"]
     event = events(after.data)[uid]

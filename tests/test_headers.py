@@ -50,6 +50,7 @@ def test_config_replaces_adds_and_removes_headers_whatever_the_case() -> None:
         "content-security-policy": "default-src 'self' https://cdn.school.example",
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
         "Permissions-Policy": "geolocation=()",
     }
     assert security_headers({}) == DEFAULTS and security_headers(None) == DEFAULTS
@@ -77,7 +78,8 @@ def test_plugin_pages_carry_the_headers(login: Any, create_visit: Any) -> None:
                  "/home-visits/dashboard", "/home-visits/static/copy.js"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert_defaults(response)
+        # Static files keep the cache header Flask gives them; every page is no-store.
+        assert_defaults(response, **({"Cache-Control": "no-cache"} if "/static/" in path else {}))
 
 
 def test_refusals_and_errors_from_the_plugin_carry_them_too(client: Any, login: Any) -> None:

@@ -102,9 +102,12 @@ TIMES = st.one_of(
                      "99999999999:00", "10:0", "T10:00", ""]),
     TEXT,
 )
+#: Past Python's 4,300-digit limit for ``int()`` (a ValueError, which was a 500).
+HUGE = "9" * 5000
 IDS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
-    st.sampled_from(["0", "-1", "2147483648", "9223372036854775808", "1e3", "0x10", "1_000", " 1", "١", "²"]),
+    st.sampled_from(["0", "-1", "2147483648", "9223372036854775808", "1e3", "0x10", "1_000", " 1", "١", "²",
+                     HUGE, "1" + "0" * 4400, "-" + HUGE]),
     TEXT,
 )
 
@@ -474,6 +477,7 @@ def hostile_fields(draw: st.DrawFn, fields: list[str]) -> dict[str, Any]:
          action="save")
 @example(changes={"pupil": "\u202eJamie\u202c e\u0301 👨‍👩‍👧‍👦", "purpose": "\x00"}, action="save")
 @example(changes={"version": "²"}, action="save")
+@example(changes={"version": HUGE}, action="save")
 @example(changes={"family_agreed": "\r\n" * 20, "appointment": ""}, action="save")
 @example(changes={"date": "9999-12-31", "start_time": "23:59", "return_time": "00:00"}, action="submit")
 def test_the_plan_form_takes_anything(app: Flask, as_user: Any, changes: dict[str, Any], action: str) -> None:
@@ -511,6 +515,7 @@ def test_editing_a_plan_takes_anything(app: Flask, as_user: Any, visit_in: Any, 
 @given(comment=TEXT, button=st.sampled_from(["authorise", "decline", "cancel", "nonsense", ""]),
        extra=st.dictionaries(TEXT, TEXT, max_size=2))
 @example(comment="<script>alert(1)</script>\r\n\x00", button="decline", extra={})
+@example(comment="", button="authorise", extra={"version": HUGE})
 def test_decisions_take_anything(app: Flask, as_user: Any, visit_in: Any, comment: str, button: str,
                                  extra: dict[str, str]) -> None:
     visit = visit_in("submitted", "decide")
@@ -538,7 +543,7 @@ RECORD_FIELDS = [
     "concerns", "safeguarding", "safeguarding_where", "incident_kinds", "incident_details", "reflection", "version",
     "present-0-name", "present-0-relationship", "present-0-agreed", "present-99999999999999999999-name",
     "observations-0-kind", "observations-0-text", "observations-1-text", "actions-0-what", "actions-0-owner",
-    "actions-0-due", "actions--1-what", "save", "submit",
+    "actions-0-due", "actions--1-what", f"actions-{HUGE}-what", f"present-{HUGE}-name", "save", "submit",
 ]
 
 
@@ -559,6 +564,7 @@ def record_changes(draw: st.DrawFn) -> dict[str, Any]:
 @example(changes={"points": "<script>x</script>", "present-0-name": "\r\n<b>", "observations-0-kind": "fact"},
          action="submit")
 @example(changes={"outcome": "\r\n" * 20, "setting": " " * 30}, action="save")
+@example(changes={f"actions-{HUGE}-what": "x", "version": HUGE}, action="save")
 def test_the_record_form_takes_anything(app: Flask, as_user: Any, visit_in: Any, changes: dict[str, Any],
                                         action: str) -> None:
     visit = visit_in("returned", "record")
@@ -615,7 +621,7 @@ def test_marking_an_action_done_never_redirects_off_the_portal(app: Flask, as_us
 
 # --------------------------------------------------------------------------- query parameters and URL segments
 
-QUERY_NAMES = ["page", "scope", "start", "end", "names", "format", "show", "next", "visit_id", "token"]
+QUERY_NAMES = ["page", "like", "scope", "start", "end", "names", "format", "show", "next", "visit_id", "token"]
 
 
 @st.composite
@@ -655,6 +661,9 @@ def test_query_parameters_take_anything(app: Flask, as_user: Any, routes: list[s
                                                                               ("end", "9999-12-31")]),
                  ("/home-visits/reports.csv", [("start", "0001-01-01"), ("end", "9999-12-31"), ("names", "y")]),
                  ("/home-visits/approvals", [("page", "99999999999999999999")])]
+        # 5,000 digits in every numeric query parameter.
+        cases += [("/home-visits/", [("page", HUGE)]), ("/home-visits/", [("scope", "all"), ("page", HUGE)]),
+                  ("/home-visits/approvals", [("page", HUGE)]), ("/home-visits/new", [("like", HUGE)])]
     else:
         cases = [(data.draw(st.sampled_from(routes)), data.draw(queries()))]
     for path, query in cases:
@@ -698,6 +707,9 @@ def test_url_segments_take_anything(app: Flask, as_user: Any, rules: list[tuple[
                                     user: str | None) -> None:
     if data is None:
         cases = [("GET", f"/home-visits/{n}") for n in ("2147483648", "9223372036854775808", "99999999999999999999")]
+        # 5,000 digits in every numeric segment of every rule.
+        cases += [(method, re.sub(r"<(?:[a-z]+:)?[a-z_]*id>", HUGE, rule)) for method, rule in rules
+                  if re.search(r"<(?:[a-z]+:)?[a-z_]*id>", rule)]
         cases += [("POST", "/home-visits/actions/99999999999999999999/done"),
                   ("GET", "/home-visits/static/..%2f..%2fconfig.py"), ("GET", "/home-visits/calendar/%00.ics")]
     else:

@@ -41,7 +41,8 @@ def no_pupil_name(inbox: Inbox, *names: str) -> None:
 
 
 def test_a_submitted_plan_emails_every_approver(app: Flask, login: Any, smtp_server: Inbox) -> None:
-    data = form_data(valid_plan(risk_factors=["risk-animals"]), submit="Submit")
+    data = form_data(valid_plan(risk_factors=["risk-animals"], risk_notes="The dog is shut away first."),
+                     submit="Submit")
     assert login("sam").post("/home-visits/new", data=data).status_code == 302
     (message,) = smtp_server.messages
     assert to(message) == {"alex@school.example", "blair@school.example"}
@@ -64,8 +65,8 @@ def test_an_approver_leading_a_visit_is_not_asked_to_authorise_it(login: Any, sm
 def test_decisions_go_to_the_lead_and_the_second(login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     first = create_visit(state_="submitted")
     second = create_visit(state_="submitted", pupil="Riley Example")
-    login("alex").post(f"/home-visits/{first.id}/decide", data={"authorise": "Authorise"})
-    login("alex").post(f"/home-visits/{second.id}/decide", data={"decline": "Decline", "comment": "Meet in school"})
+    login("alex").post(f"/home-visits/{first.id}/decide", data={"authorise": "Authorise", "version": str(first.version)})
+    login("alex").post(f"/home-visits/{second.id}/decide", data={"decline": "Decline", "comment": "Meet in school", "version": str(second.version)})
     authorised, declined = smtp_server.messages
     assert to(authorised) == to(declined) == {"sam@school.example", "jo@school.example"}
     assert authorised["Subject"] == "Plan authorised: home visit Wed 04 Mar, J.S."
@@ -102,7 +103,7 @@ def test_plan_emails_can_be_turned_off_but_safety_alerts_cannot(
 
 def test_every_email_is_in_the_visit_history(app: Flask, login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     visit = create_visit(state_="submitted")
-    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
     page = login("sam").get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert "email sent" in page and "Plan authorised: home visit Wed 04 Mar, J.S. to sam@school.example" in page
 
@@ -143,6 +144,8 @@ def routed(tmp_path: Path, smtp_server: Inbox) -> Iterator[Callable[..., set[str
         with client.session_transaction() as session:
             session["_user_id"] = lead
         before = len(smtp_server.messages)
+        if plan.get("risk_factors"):
+            plan.setdefault("risk_notes", "Agreed with the family before we go.")
         data = form_data(valid_plan(lead_id=lead, **plan), submit="Submit")
         assert client.post("/home-visits/new", data=data).status_code == 302
         (message,) = smtp_server.messages[before:]
@@ -255,13 +258,14 @@ def test_the_queue_shows_waiting_time_and_authorises_low_risk_plans_in_one_click
     app: Flask, login: Any, create_visit: Any, clock: Any
 ) -> None:
     plain = create_visit(state_="submitted")
-    risky = create_visit(state_="submitted", pupil="Riley Example", risk_factors=["risk-animals"])
+    risky = create_visit(state_="submitted", pupil="Riley Example", risk_factors=["risk-animals"],
+                         risk_notes="The dog is shut away first.")
     clock.advance(hours=26, minutes=5)
     page = login("alex").get("/home-visits/approvals").get_data(as_text=True)
     assert page.count("1 day 2 hours") == 2
     assert 'aria-label="Authorise the visit to J.S. on 04 Mar"' in page
     assert "Authorise the visit to R.E." not in page and f"/home-visits/{risky.id}\">Review the plan" in page
-    response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals"})
+    response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals", "version": str(plain.version)})
     assert response.location == "/home-visits/approvals"
     with state(app).sessions() as session:
         assert session.get(Visit, plain.id).state == "authorised"

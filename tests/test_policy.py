@@ -147,7 +147,7 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
     ),
     "route_nobody": (
         "extends: default\nrules:\n  routes:\n    - {who: nobody, approvers: [], reasons: [signs-of-distress]}\n",
-        ["rules.routes[0].approvers", "at least 1 item"],
+        ["rules.routes[0]", "needs approvers (ids from the staff list) or a role"],
     ),
     "extends_other": (
         "extends: strict\nrules:\n  grace_minutes: 5\n",
@@ -206,6 +206,8 @@ def test_extends_default_merges_mappings_and_replaces_lists(tmp_path: Path) -> N
     assert f"{policy.rules.evening.after:%H:%M}" == "16:30" and policy.rules.evening.needs_two_staff
     assert policy.rules.longest_visit_minutes == default.rules.longest_visit_minutes
     assert [r.id for r in policy.reasons] == ["only-reason"]
+    # The shipped DSL route keeps the risk factor this school still has, and drops the reason it left out.
+    assert [(r.reasons, r.risk_factors) for r in policy.rules.routes] == [([], ["risk-child-protection"])]
     assert policy.guidance == default.guidance
 
 

@@ -64,16 +64,17 @@ def test_going_alone_needs_a_reason_when_the_policy_allows_it() -> None:
 
 def test_first_visit_to_an_address_needs_two_staff() -> None:
     problems = fields(first_visit=True, second_staff_id=None, alone_reason="Short of staff.")
-    assert "first visit to this address" in problems["second_staff_id"]
+    assert "first visit inside this home" in problems["second_staff_id"]
     assert fields(first_visit=True) == {}
     no_rule = with_rules(two_staff=["whenever_possible"])
     assert fields(policy=no_rule, first_visit=True, second_staff_id=None, alone_reason="Short of staff.") == {}
 
 
 def test_a_ticked_risk_factor_needs_two_staff() -> None:
-    risky = {"risk_factors": [POLICY.risk_factors[0].id], "second_staff_id": None, "alone_reason": "x"}
+    risky = {"risk_factors": [POLICY.risk_factors[0].id], "second_staff_id": None, "alone_reason": "x",
+             "risk_notes": "Meet at the door; leave at the first sign of anger."}
     assert "risk factor" in fields(**risky)["second_staff_id"]
-    assert fields(risk_factors=[POLICY.risk_factors[0].id]) == {}
+    assert fields(risk_factors=[POLICY.risk_factors[0].id], risk_notes="Meet at the door.") == {}
 
 
 def test_always_means_every_visit_has_two_staff() -> None:

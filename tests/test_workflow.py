@@ -117,16 +117,17 @@ def test_editing_time_of_an_authorised_plan_sends_it_back(app: Flask, create_vis
     with st.sessions() as session:
         stored = session.get(Visit, visit.id)
         plan = services.plan_of(stored)
-        plan.purpose = "A clearer purpose."
-        services.update_visit(session, stored, plan, actor=person(app, "sam"), now=st.clock(), version=stored.version)
-        assert stored.state == "authorised"  # a wording change keeps the authorisation
+        services.update_visit(session, stored, plan, actor=person(app, "sam"), policy=st.policy, now=st.clock(),
+                              version=stored.version)
+        assert stored.state == "authorised"  # saved unchanged: still authorised
         plan = services.plan_of(stored)
         plan.expected_return = plan.expected_return.replace(minute=30)
-        services.update_visit(session, stored, plan, actor=person(app, "sam"), now=st.clock(), version=stored.version)
+        services.update_visit(session, stored, plan, actor=person(app, "sam"), policy=st.policy, now=st.clock(),
+                              version=stored.version)
         session.commit()
     stored = reload(app, visit.id)
     assert stored.state == "submitted" and stored.authorised_by is None
-    assert [row[0] for row in trail(app, visit.id)][-3:] == ["edited", "edited", "send_back"]
+    assert [row[0] for row in trail(app, visit.id)][-2:] == ["edited", "send_back"]
 
 
 def test_a_stale_edit_is_refused(app: Flask, create_visit: Any) -> None:
@@ -136,7 +137,7 @@ def test_a_stale_edit_is_refused(app: Flask, create_visit: Any) -> None:
         stored = session.get(Visit, visit.id)
         with pytest.raises(services.StaleEdit):
             services.update_visit(session, stored, services.plan_of(stored), actor=person(app, "sam"),
-                                  now=st.clock(), version=stored.version - 1)
+                                  policy=st.policy, now=st.clock(), version=stored.version - 1)
 
 
 def test_approver_authorises_through_the_portal(app: Flask, login: Any, create_visit: Any) -> None:
@@ -144,7 +145,8 @@ def test_approver_authorises_through_the_portal(app: Flask, login: Any, create_v
     client: FlaskClient = login("alex")
     page = client.get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert "Authorise" in page and "Decline" in page
-    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise",
+                                                                    "version": str(visit.version)})
     assert response.status_code == 302
     assert reload(app, visit.id).state == "authorised"
     assert "Plan authorised." in client.get(response.location).get_data(as_text=True)
@@ -152,7 +154,7 @@ def test_approver_authorises_through_the_portal(app: Flask, login: Any, create_v
 
 def test_decline_without_reason_shows_the_message_beside_the_comment(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit(state_="submitted")
-    response = login("alex").post(f"/home-visits/{visit.id}/decide", data={"decline": "Decline", "comment": ""})
+    response = login("alex").post(f"/home-visits/{visit.id}/decide", data={"decline": "Decline", "comment": "", "version": str(visit.version)})
     assert response.status_code == 400
     assert 'id="comment-error"' in response.get_data(as_text=True)
     assert reload(app, visit.id).state == "submitted"
@@ -161,7 +163,7 @@ def test_decline_without_reason_shows_the_message_beside_the_comment(app: Flask,
 def test_staff_cannot_authorise_through_the_portal(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit(state_="submitted", lead="kim", second_staff_id="sam")
     client = login("sam")  # involved as second member of staff
-    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 403
     assert reload(app, visit.id).state == "submitted"
 
@@ -170,13 +172,13 @@ def test_approver_cannot_authorise_own_plan_in_the_portal(app: Flask, login: Any
     visit = create_visit(state_="submitted", lead="alex")
     client = login("alex")
     assert "Authorise" not in client.get(f"/home-visits/{visit.id}").get_data(as_text=True)
-    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise"})
+    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 403 and "visit you are going on" in response.get_data(as_text=True)
 
 
 def test_lead_cancels_and_history_shows_it(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit(state_="authorised")
     client = login("sam")
-    client.post(f"/home-visits/{visit.id}/decide", data={"cancel": "Cancel this visit"})
+    client.post(f"/home-visits/{visit.id}/decide", data={"cancel": "Cancel this visit", "version": str(visit.version)})
     page = client.get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert "Cancelled" in page and "Authorised → Cancelled" in page

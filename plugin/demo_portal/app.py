@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
-from home_visits import HomeVisits
+from home_visits import HomeVisits, files
 from home_visits.handbook_site import site_dir
 
+from . import security
 from .handbook import ensure_handbook
 from .seed import seed_demo_visits
 from .users import demo_users
@@ -29,11 +31,16 @@ class LoginForm(FlaskForm):
 
 
 def _secret_key(instance: Path) -> str:
+    """The portal's secret key, made once and written owner-only: whoever reads it can forge a session."""
     file = instance / "secret_key"
     if not file.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        file.write_text(secrets.token_hex(32))
+        files.make_folder(instance)
+        files.write(file, secrets.token_hex(32))
     return file.read_text().strip()
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST with the CSRF token: another site cannot sign people out."""
 
 
 def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
@@ -49,7 +56,12 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         DEMO_BUILD_HANDBOOK=True,
         DEMO_SEED=True,
         MAX_CONTENT_LENGTH=1024 * 1024,
+        # Where `flask --app demo_portal run` serves it; links in emails and calendars start with this.
+        HOME_VISITS_PUBLIC_URL="http://127.0.0.1:5000",
+        # A signed cookie is refused after this, whatever the browser keeps (Flask's default: 31 days).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
     )
+    security.configure(app, {})  # the demo's cookie settings, which the files and variables below may change
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env()
     app.config.update(config or {})
@@ -57,10 +69,21 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
 
     users = demo_users()
+    versions = security.SessionVersions(Path(app.instance_path) / "session_versions.json")
+    throttle = security.Throttle()
     login = LoginManager(app)
     login.login_view = "login"
-    login.user_loader(users.get)
+
+    @login.user_loader
+    def load_user(user_id: str) -> Any:
+        """The user, unless they logged out since this session began (a copied cookie ends at logout)."""
+        user = users.get(user_id)
+        if user is None or session.get("session_version") != versions.current(user_id):
+            return None
+        return user
+
     home_visits.init_app(app, users=users.values)
+    security.add_headers(app)
 
     @app.route("/")
     @login_required
@@ -71,17 +94,29 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     def login_page() -> Any:
         form = LoginForm()
         if form.validate_on_submit():
-            user = users.get(form.username.data or "")
-            if user and user.check_password(form.password.data or ""):
+            username, address = form.username.data or "", request.remote_addr or "unknown"
+            if throttle.blocked(username, address):
+                form.password.errors.append("Too many tries. Wait 15 minutes, then try again.")
+                return render_template("login.html", form=form), 429
+            user = users.get(username)
+            if security.password_matches(user.password_hash if user else None, form.password.data or ""):
+                assert user is not None
+                session.clear()  # a fresh session: nothing carried over from before the login
+                session["session_version"] = versions.current(user.id)
                 login_user(user)
-                target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
+                return redirect(security.safe_next(request.args.get("next", ""), url_for("index")))
+            throttle.failed(username, address)
             form.password.errors.append("That username and password do not match.")
         return render_template("login.html", form=form), 200 if request.method == "GET" else 422
 
     @app.post("/logout")
     def logout() -> Any:
+        if not LogoutForm().validate():
+            abort(400, "The request was incomplete or expired: reload the page and try again.")
+        if current_user.is_authenticated:
+            versions.end_sessions(current_user.get_id())  # every session of this user, copies too
         logout_user()
+        session.clear()
         return redirect(url_for("login"))
 
     @app.route("/handbook/", defaults={"path": ""})
@@ -92,7 +127,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
 
     @app.context_processor
     def portal() -> dict[str, Any]:
-        return {"current_user": current_user}
+        return {"current_user": current_user, "logout_form": LogoutForm()}
 
     if app.config["DEMO_BUILD_HANDBOOK"]:
         ensure_handbook(site_dir(app.config["HOME_VISITS_HANDBOOK_DIR"], app.instance_path),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import db, links
+from . import db, files, links
 from .extension import state
 
 
@@ -60,13 +58,9 @@ def publish(out: str, scope: str, user_id: str | None) -> None:
     _warn_about_links()
     body = feed_bytes(window_from_config(), person_id=user_id if scope == "user" else None)
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("wb", dir=target.parent, prefix=f".{target.name}.", delete=False) as temp:
-        temp.write(body)
-        temp.flush()
-        os.fsync(temp.fileno())
-    os.chmod(temp.name, 0o640)
-    os.replace(temp.name, target)
+    config = current_app.config
+    files.make_folder(target.parent, mode=config["HOME_VISITS_DIRECTORY_MODE"])
+    files.write(target, body, mode=config["HOME_VISITS_FILE_MODE"])
     click.echo(f"Wrote {body.count(b'BEGIN:VEVENT')} visits to {target}.")
 
 
@@ -196,9 +190,10 @@ def export_command(pupil: str, out: str) -> None:
             assert visit is not None
             log_access(session, visit, exporter, "exported", st.clock())
         session.commit()
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    config = current_app.config
+    folder = files.make_folder(Path(out), mode=config["HOME_VISITS_DIRECTORY_MODE"])
     stem = "home-visits-" + (re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
-    (folder / f"{stem}.json").write_text(json.dumps(export, indent=2, ensure_ascii=False), encoding="utf-8")
-    (folder / f"{stem}.html").write_text(retention.export_html(export, generated=st.clock()), encoding="utf-8")
+    mode = config["HOME_VISITS_FILE_MODE"]
+    files.write(folder / f"{stem}.json", json.dumps(export, indent=2, ensure_ascii=False), mode=mode)
+    files.write(folder / f"{stem}.html", retention.export_html(export, generated=st.clock()), mode=mode)
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")

@@ -121,7 +121,8 @@ HOME_VISITS_SWEEP_MINUTES = 5
 
 #: Security headers on the plugin's pages, merged over the defaults in ``home_visits/headers.py``: a
 #: Content-Security-Policy with no inline script and ``frame-ancestors 'none'``, ``X-Content-Type-Options:
-#: nosniff``, ``Referrer-Policy: same-origin`` and ``X-Frame-Options: DENY``. A string replaces or adds a
+#: nosniff``, ``Referrer-Policy: same-origin``, ``X-Frame-Options: DENY`` and ``Cache-Control: no-store``
+#: (a view that sets its own Cache-Control, the calendar feed, keeps it). A string replaces or adds a
 #: header, ``None`` leaves it out; for example ``{"Content-Security-Policy": "default-src 'self';
 #: style-src 'self' https://cdn.school.example"}`` when the host's base template loads a stylesheet from
 #: elsewhere. The host's own pages are never touched.
@@ -130,6 +131,16 @@ HOME_VISITS_SECURITY_HEADERS: dict[str, str | None] | None = None
 #: The largest request body, in bytes, the plugin's pages accept (larger gets 413), even when the host
 #: sets no ``MAX_CONTENT_LENGTH``; where both are set the smaller wins. ``None``: the host's limit only.
 HOME_VISITS_MAX_CONTENT_LENGTH: int | None = 1024 * 1024
+
+
+#: Permissions of the files the plugin writes: its SQLite database (and the journal files SQLite gives
+#: the same), subject-access exports and published calendars. Owner-only by default; ``0o640`` lets a
+#: group (say the backup user's) read them.
+HOME_VISITS_FILE_MODE: int = 0o600
+
+#: Permissions of the folders the plugin creates for those files (the instance folder, when it is the
+#: plugin that creates it, an export's folder, the calendars folder).
+HOME_VISITS_DIRECTORY_MODE: int = 0o700
 
 
 def defaults() -> dict[str, Any]:

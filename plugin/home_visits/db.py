@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import files
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The plugin keeps its own Alembic version table, so it never collides with the host's.
 VERSION_TABLE = "home_visits_alembic_version"
@@ -32,9 +34,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def sqlite_default(instance_path: str) -> str:
-    Path(instance_path).mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{Path(instance_path) / 'home_visits.sqlite'}"
+def sqlite_default(instance_path: str, *, file_mode: int = files.FILE_MODE,
+                   directory_mode: int = files.DIRECTORY_MODE) -> str:
+    """The SQLite file in the instance folder, created (with the folder, if need be) owner-only by
+    default before SQLite opens it; SQLite gives its journal files the database file's permissions."""
+    folder = files.make_folder(Path(instance_path), mode=directory_mode)
+    database = files.touch(folder / "home_visits.sqlite", mode=file_mode)
+    return f"sqlite:///{database}"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -19,8 +19,9 @@ from typing import Any, Protocol, runtime_checkable
 log = logging.getLogger("home_visits")
 
 #: Roles the plugin understands: ``staff`` plan and make visits, ``approver`` authorise plans and see
-#: every visit, ``office`` sees every visit and the "who is out" dashboard.
-ROLES = ("staff", "approver", "office")
+#: every visit, ``office`` sees every visit and the "who is out" dashboard, ``dsl`` (the designated
+#: safeguarding lead) is asked first about the plans the policy's routes name.
+ROLES = ("staff", "approver", "office", "dsl")
 
 
 def role_names(roles: Any) -> list[str]:

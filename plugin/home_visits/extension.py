@@ -82,7 +82,9 @@ class HomeVisits:
         config.apply_defaults(app.config)
         policy = cached_policy(app.config["HOME_VISITS_POLICY"])  # the plugin reads app.config only
         engine = engine or self._options["engine"] or db.make_engine(
-            app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(app.instance_path)
+            app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(
+                app.instance_path, file_mode=app.config["HOME_VISITS_FILE_MODE"],
+                directory_mode=app.config["HOME_VISITS_DIRECTORY_MODE"])
         )
         if app.config["HOME_VISITS_AUTO_MIGRATE"]:
             db.upgrade(engine)

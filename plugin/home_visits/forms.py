@@ -84,7 +84,8 @@ FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
 
 def opened_version(field: Any) -> int | None:
     """The version a form was opened at, from its hidden field (None when missing or not a number)."""
-    return int(field.data) if (field.data or "").isdecimal() else None
+    data = field.data or ""
+    return int(data) if data.isdecimal() and len(data) <= 10 else None  # 5,000 digits: not a version
 
 
 def date_window(policy: Policy, today: date) -> tuple[date, date]:
@@ -116,6 +117,10 @@ class PlanForm(FlaskForm):
         validators=[InputRequired("Enter the pupil's name or school reference."), Length(max=120), single_line],
         filters=[strip_text],
     )
+    pupil_ref = StringField(
+        "School reference for the pupil (optional)", validators=[Optional(), Length(max=40), single_line],
+        filters=[strip_text],
+    )
     address = text_field(300, lines=True, label="Address")
     postcode = StringField("Postcode", validators=[Optional(), POSTCODE], filters=[strip_text])
     reason = SelectField("Reason for the visit", choices=[], default="")
@@ -132,6 +137,7 @@ class PlanForm(FlaskForm):
     family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED,
                                validators=[Optional(strip_whitespace=False)])
     appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
+    unannounced_reason = text_field(500, lines=True, label="If unannounced, why")
     travel = SelectField("How you are travelling", choices=TRAVEL, default="")
     language_needs = text_field(500, label="Language or interpreter needs")
     agencies = text_field(500, lines=True, label="Other agencies involved")
@@ -141,6 +147,8 @@ class PlanForm(FlaskForm):
     alternatives_notes = text_field(1000, lines=True, label="Why a visit instead")
     checklist = MultiCheckboxField("Before-visit checklist", choices=[])
     version = HiddenField()
+    #: One per "New plan" form: posting the same form twice finds the first draft.
+    form_token = HiddenField()
     save = SubmitField("Save draft")
     submit = SubmitField("Submit for authorisation")
 
@@ -165,6 +173,7 @@ class PlanForm(FlaskForm):
         day: date | None = self.date.data
         return Plan(
             pupil=self.pupil.data or "",
+            pupil_ref=self.pupil_ref.data or "",
             address=self.address.data or "",
             postcode=self.postcode.data or "",
             reason=self.reason.data or "",
@@ -178,6 +187,7 @@ class PlanForm(FlaskForm):
             contact_phone=self.contact_phone.data or "",
             family_agreed=self.family_agreed.data or "",
             appointment=self.appointment.data or "",
+            unannounced_reason=self.unannounced_reason.data or "",
             travel=self.travel.data or "",
             language_needs=self.language_needs.data or "",
             agencies=self.agencies.data or "",
@@ -190,8 +200,9 @@ class PlanForm(FlaskForm):
 
     def fill(self, plan: Plan, policy: Policy) -> None:
         """Show a stored plan in the form (times back in the school's zone)."""
-        for name in ("pupil", "address", "postcode", "reason", "reason_other", "purpose", "alone_reason",
-                     "contact_phone", "family_agreed", "appointment", "travel", "language_needs", "agencies",
+        for name in ("pupil", "pupil_ref", "address", "postcode", "reason", "reason_other", "purpose",
+                     "alone_reason", "contact_phone", "family_agreed", "appointment", "unannounced_reason",
+                     "travel", "language_needs", "agencies",
                      "risk_factors", "risk_notes", "alternatives", "alternatives_notes", "checklist"):
             getattr(self, name).data = getattr(plan, name)
         self.second_staff_id.data = plan.second_staff_id or ""
@@ -216,6 +227,8 @@ class DecisionForm(FlaskForm):
         "Comment (required to decline)",
         validators=[Optional(), Length(max=1000, message="Keep this under 1000 characters."), plain_text],
     )
+    #: The plan's version as the decider saw it: a decision about a plan that changed since is refused.
+    version = HiddenField()
     authorise = SubmitField("Authorise")
     decline = SubmitField("Decline")
     cancel = SubmitField("Cancel this visit")

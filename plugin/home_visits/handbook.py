@@ -66,7 +66,7 @@ _REQUIRED = ' <span class="hv-required">required on the plan</span>'
 
 _TWO_STAFF: dict[str, str] = {
     "always": "on every visit",
-    "first_visit": "on a first visit to a home",
+    "first_visit": "on your first visit inside a home (one you have not been inside on an earlier recorded visit)",
     "when_risk_identified": "when the risk assessment identifies a risk",
 }
 
@@ -157,8 +157,11 @@ def two_staff_required(policy: Policy) -> list[str]:
     """When a second member of staff is required, in words."""
     rules = policy.rules
     must = [_TWO_STAFF[c] for c in rules.two_staff if c in _TWO_STAFF]
+    must += [f"on a visit for {escape(reason.title.lower())}" for reason in policy.reasons if reason.two_staff]
     if rules.evening.needs_two_staff:
         must.append(f"on an evening visit (after {rules.evening.after:%H:%M})")
+    if rules.night.needs_two_staff:
+        must.append(f"on an early-morning visit (before {rules.night.before:%H:%M})")
     return must
 
 
@@ -231,6 +234,10 @@ def rules_table(policy: Policy) -> str:
         ("Two staff required", "; ".join(two_staff_required(policy)) or "never"),
         ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required; say why"),
         ("Evening visits", f"after {rules.evening.after:%H:%M}"),
+        ("Early-morning visits", f"before {rules.night.before:%H:%M}, treated like evening visits"),
+        ("A ticked risk", "needs a note of what you will do about it"),
+        ("An unannounced visit", "needs a written reason"),
+        ("No alternative considered", "say why a visit instead"),
         ("Longest visit", f"{rules.longest_visit_minutes} minutes"),
         ("Overdue after", f"expected return + {rules.grace_minutes} minutes"),
         ("Public transport", "allowed" if rules.public_transport_allowed else "not allowed"),

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, str] = {
     "Referrer-Policy": "same-origin",
     # For browsers too old for frame-ancestors.
     "X-Frame-Options": "DENY",
+    # Pages and downloads hold pupils' names, addresses, records and calendar links: no browser, proxy
+    # or shared computer keeps a copy. A view that sets its own (the calendar feed, revalidated by its
+    # ETag; static files) keeps it.
+    "Cache-Control": "no-store",
 }
 
 

@@ -71,6 +71,11 @@ class Visit(Base):
     pupil: Mapped[str] = mapped_column(String(120), nullable=False)
     #: Initials derived from ``pupil``, safe for calendar titles and emails.
     pupil_initials: Mapped[str] = mapped_column(String(12), nullable=False, default="")
+    #: ``pupil`` as a subject-access search matches it: NFKC, case-folded, single spaces
+    #: (:func:`home_visits.services.search_key`), so "zoë  ünal" finds "Zoë Ünal".
+    pupil_key: Mapped[str] = mapped_column(String(120), nullable=False, default="", index=True)
+    #: The school's own reference for the pupil (UPN, MIS id), when staff give one.
+    pupil_ref: Mapped[str] = mapped_column(String(40), nullable=False, default="", index=True)
     address: Mapped[str] = mapped_column(String(300), nullable=False, default="")
     #: Upper-case, single-spaced UK postcode; with ``address`` it tells a first visit from a repeat.
     postcode: Mapped[str] = mapped_column(String(10), nullable=False, default="", index=True)
@@ -96,6 +101,8 @@ class Visit(Base):
     family_agreed: Mapped[str] = mapped_column(String(12), nullable=False, default="")
     #: How the appointment was made (phone, letter, in person, unannounced).
     appointment: Mapped[str] = mapped_column(String(20), nullable=False, default="")
+    #: Why the visit is unannounced, when it is.
+    unannounced_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     #: How staff travel (car, walking, school vehicle, public transport).
     travel: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     language_needs: Mapped[str] = mapped_column(String(500), nullable=False, default="")
@@ -128,6 +135,9 @@ class Visit(Base):
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: The one-time token of the "New plan" form that created this draft: a second POST of the same
+    #: form finds this draft instead of making another.
+    form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     audit: Mapped[list[AuditEntry]] = relationship(
         back_populates="visit", order_by="AuditEntry.id", passive_deletes=True
@@ -157,6 +167,8 @@ class AuditEntry(Base):
     comment: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
     #: Which plan fields changed, for ``edited`` entries.
     changes: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    #: The visit's version the change started from (``edited`` entries): what changed since a version.
+    visit_version: Mapped[int | None] = mapped_column(Integer)
 
     visit: Mapped[Visit] = relationship(back_populates="audit")
 
@@ -254,6 +266,19 @@ class Notice(Delivery, Base):
     text: Mapped[str] = mapped_column(Text, nullable=False)
     html: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class NoticeMention(Base):
+    """A visit a notice about several visits (the office's morning digest) names, with the lines
+    about it: purged with the visit (the notice goes too), and part of the pupil's export."""
+
+    __tablename__ = "home_visits_notice_mention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("home_visits_notice.id"), nullable=False, index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, index=True)
+    #: What the notice says about this visit.
+    text: Mapped[str] = mapped_column(Text, nullable=False)
 
 
 class Preference(Base):

@@ -20,7 +20,7 @@ from . import outbox, services, workflow
 from .directory import Person
 from .escalation import SWEEP, Context
 from .mail import MailError
-from .models import Notice, Preference, Visit
+from .models import Notice, NoticeMention, Preference, Visit
 
 
 @dataclass
@@ -94,8 +94,10 @@ def asked(visit: Visit, context: Context) -> list[Person]:
     """
     able = [p for p in context.directory.staff()
             if workflow.can_authorise(visit, p, context.policy.rules.authorisers)]
-    named = {i for route in context.policy.routes_for(visit.reason, visit.risk_factors) for i in route.approvers}
-    return [p for p in able if p.id in named] or able
+    routes = context.policy.routes_for(visit.reason, visit.risk_factors)
+    named = {i for route in routes for i in route.approvers}
+    roles = [route.role for route in routes if route.role]
+    return [p for p in able if p.id in named or (roles and p.has(*roles))] or able
 
 
 def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
@@ -177,22 +179,25 @@ def digest(session: Session, context: Context, now: datetime) -> int | None:
     if not visits:
         return None
     lines = [f"Home visits today, {today:%A %d %B %Y}:", ""]
+    about: dict[int, list[str]] = {}
     for visit in visits:
         staff = " + ".join(p.name for p in _visiting(visit, context))
         contact = find(visit.contact_id or "")
-        lines += [
+        about[visit.id] = [
             f"{visit.starts_at.astimezone(zone):%H:%M}-{visit.expected_return.astimezone(zone):%H:%M}  {staff}"
             + ("" if visit.state != workflow.SUBMITTED else "  (NOT YET AUTHORISED)"),
             f"  {' '.join(visit.address.split())} {visit.postcode}",
             f"  Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
             f"  {context.link(visit.id)}",
-            "",
         ]
+        lines += [*about[visit.id], ""]
     office = [p for p in context.directory.staff() if p.has("office")]
     notice = queue(session, key=f"digest-{today.isoformat()}", visit=None, to=wanting(session, office),
                    subject=f"Home visits today: {len(visits)}", text="\n".join(lines), now=now)
     if notice is not None:
         for visit in visits:
+            # The digest is purged with the visits it names, and each pupil's export holds its lines.
+            session.add(NoticeMention(notice_id=notice, visit_id=visit.id, text="\n".join(about[visit.id])))
             services.audit(session, visit, SWEEP, "in_digest", now, comment="Listed in the office's morning digest")
     session.commit()
     return notice

@@ -53,24 +53,37 @@ def _radio(label: str, choices: dict[str, str]) -> RadioField:
     return RadioField(label, choices=options(choices.items()), validators=[Optional(strip_whitespace=False)])
 
 
+class Rows(FieldList):
+    """A list of rows whose numbers in the posted names (``actions-3-what``) are read only when short:
+    WTForms' own reading calls ``int()`` on any run of digits, and 5,000 of them was a 500."""
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Any:
+        offset = len(prefix) + 1
+        for key in formdata:
+            if key.startswith(prefix):
+                number = key[offset:].split(self._field_separator, 1)[0]
+                if number.isdigit() and len(number) <= 6:
+                    yield int(number)
+
+
 class RecordForm(FlaskForm):
     outcome = _radio("What happened", OUTCOMES)
     setting = _radio("Where you talked", SETTINGS)
     day = DateField("Date of the visit", validators=[Optional()])
     started = TimeField("Started at", validators=[Optional()])
     ended = TimeField("Ended at", validators=[Optional()])
-    present = FieldList(FormField(PersonRow), min_entries=ROWS, max_entries=12)
+    present = Rows(FormField(PersonRow), min_entries=ROWS, max_entries=12)
     points = text_field(5000, lines=True, label="Points discussed")
     child_voice = text_field(3000, lines=True, label="The child's voice: what they said and how they seemed")
     parents_views = text_field(3000, lines=True, label="The parents' or carers' views")
     agreements = text_field(3000, lines=True, label="Agreements reached")
     concerns = text_field(3000, lines=True, label="Concerns, however small")
-    observations = FieldList(FormField(ObservationRow), min_entries=ROWS + 1, max_entries=15)
+    observations = Rows(FormField(ObservationRow), min_entries=ROWS + 1, max_entries=15)
     safeguarding = _radio("Safeguarding", SAFEGUARDING)
     safeguarding_where = text_field(200, label="Where you raised it (for example CPOMS)")
     incident_kinds = MultiCheckboxField("Incidents on the visit", choices=options(INCIDENTS.items()))
     incident_details = text_field(3000, lines=True, label="What happened")
-    actions = FieldList(FormField(ActionRow), min_entries=ROWS, max_entries=12)
+    actions = Rows(FormField(ActionRow), min_entries=ROWS, max_entries=12)
     reflection = text_field(3000, lines=True, label="Your private reflection: how the visit felt, and why")
     version = HiddenField()
     save = SubmitField("Save draft")

@@ -11,13 +11,16 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy import Table, delete, or_, select
 from sqlalchemy.orm import Session
 
-from .models import Base, PurgeEntry, Visit, VisitRecord
+from . import services
+from .models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
 
 VISITS = Visit.__table__
 RECORDS = VisitRecord.__table__
+NOTICES = Notice.__table__
+MENTIONS = NoticeMention.__table__
 
 
 def _children(parent: Table) -> list[tuple[Table, Any]]:
@@ -48,6 +51,13 @@ def purge(session: Session, now: datetime, years: int) -> int:
     many and when. Returns how many visits went."""
     ids = [visit.id for visit in due(session, now, years)]
     if ids:
+        # A notice naming several visits (the morning digest) goes with any of them: its text holds
+        # their addresses. Its other mentions go with it.
+        notices = select(MENTIONS.c.notice_id).where(MENTIONS.c.visit_id.in_(ids)).scalar_subquery()
+        notice_ids = list(session.scalars(select(NOTICES.c.id).where(NOTICES.c.id.in_(notices))))
+        if notice_ids:
+            session.execute(delete(MENTIONS).where(MENTIONS.c.notice_id.in_(notice_ids)))
+            session.execute(delete(NOTICES).where(NOTICES.c.id.in_(notice_ids), NOTICES.c.visit_id.is_(None)))
         record_ids = select(RECORDS.c.id).where(RECORDS.c.visit_id.in_(ids)).scalar_subquery()
         for table, column in _children(RECORDS):
             session.execute(delete(table).where(column.in_(record_ids)))
@@ -71,10 +81,13 @@ def _rows(session: Session, table: Table, column: Any, ids: list[int]) -> list[d
 
 
 def export_pupil(session: Session, pupil: str) -> dict[str, Any]:
-    """Everything held about the pupil (matched by the name or reference staff typed, ignoring case
-    and spacing): each visit with every row that points at it or at its record."""
-    key = " ".join(pupil.split()).lower()
-    visit_ids = list(session.scalars(select(Visit.id).where(func.lower(func.trim(Visit.pupil)) == key)))
+    """Everything held about the pupil, matched by the name staff typed (case, accents written either
+    way and spacing ignored: :func:`services.search_key`) or by the school reference on the plan:
+    each visit with every row that points at it or at its record."""
+    by_name = Visit.pupil_key == services.search_key(pupil)
+    ref = services.normalise_ref(pupil)
+    matches = or_(by_name, Visit.pupil_ref == ref) if ref else by_name
+    visit_ids = list(session.scalars(select(Visit.id).where(matches).order_by(Visit.id)))
     tables: dict[str, list[dict[str, Any]]] = {VISITS.name: _rows(session, VISITS, VISITS.c.id, visit_ids)}
     for table, column in _children(VISITS):
         tables[table.name] = _rows(session, table, column, visit_ids)

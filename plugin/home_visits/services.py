@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import fields
 from datetime import datetime, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import safety, workflow
 from .directory import Person
-from .models import Alert, AuditEntry, ChangeMarker, Visit
+from .models import Alert, AuditEntry, ChangeMarker, Visit, VisitRecord
 from .policy import Policy
 from .rules import Plan, Problem, check_plan
 
@@ -22,10 +23,33 @@ class StaleEdit(Exception):
     """The plan changed since the form was opened."""
 
 
+class BreaksRules(Exception):
+    """A save or a decision the policy's rules refuse; ``problems`` says which, field by field."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(problem.message for problem in problems))
+        self.problems = problems
+
+
+#: States whose plans the rules hold to on every save (drafts and declined plans are still being written).
+CHECKED = frozenset({workflow.SUBMITTED, workflow.AUTHORISED})
+
+
 def initials(pupil: str) -> str:
     """``"Jamie Lee Smith"`` -> ``"J.L.S."``: what calendars and emails show instead of a name."""
     letters = [word[0].upper() for word in re.findall(r"[^\W\d_][\w'-]*", pupil)][:4]
     return "".join(f"{letter}." for letter in letters) or "?"
+
+
+def search_key(value: str) -> str:
+    """A name or reference as searches compare it: NFKC-normalised, case-folded, single-spaced (any
+    run of whitespace, a non-breaking space too, is one space). ``"  ZOË\u00a0Ünal"`` -> ``"zoë ünal"``."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())[:120]
+
+
+def normalise_ref(reference: str) -> str:
+    """A school's pupil reference as stored and searched: no spaces, upper case (``"a123 456"`` -> ``"A123456"``)."""
+    return "".join(unicodedata.normalize("NFKC", reference).split()).upper()[:40]
 
 
 def normalise_postcode(postcode: str) -> str:
@@ -66,17 +90,23 @@ def plan_of(visit: Visit) -> Plan:
 def _apply(visit: Visit, plan: Plan) -> list[str]:
     """Copy the plan onto the visit; return the names of the fields that changed."""
     plan.postcode = normalise_postcode(plan.postcode)
+    plan.pupil_ref = normalise_ref(plan.pupil_ref)
     changed = [name for name in PLAN_FIELDS if getattr(visit, name, None) != getattr(plan, name)]
     for name in changed:
         setattr(visit, name, getattr(plan, name))
     visit.pupil_initials = initials(visit.pupil)
+    visit.pupil_key = search_key(visit.pupil)
     return changed
 
 
-def create_visit(session: Session, plan: Plan, *, actor: Person, now: datetime) -> Visit:
-    """A new draft led by ``actor``."""
+def create_visit(
+    session: Session, plan: Plan, *, actor: Person, now: datetime, form_token: str | None = None
+) -> Visit:
+    """A new draft led by ``actor``; ``form_token`` is the one-time token of the form it came from
+    (unique: the same form cannot make a second draft)."""
     plan.lead_id = actor.id
-    visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id)
+    visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id,
+                  form_token=form_token)
     _apply(visit, plan)
     session.add(visit)
     audit(session, visit, actor, "created", now, to_state=workflow.DRAFT)
@@ -85,11 +115,13 @@ def create_visit(session: Session, plan: Plan, *, actor: Person, now: datetime) 
 
 
 def update_visit(
-    session: Session, visit: Visit, plan: Plan, *, actor: Person, now: datetime, version: int | None
+    session: Session, visit: Visit, plan: Plan, *, actor: Person, policy: Policy, now: datetime, version: int | None
 ) -> list[str]:
-    """Save the lead's edits. An authorised plan whose time, place or staff changed goes back for
-    authorisation. Raises :class:`StaleEdit` when ``version`` is not the stored one."""
-    if version is not None and version != visit.version:
+    """Save the lead's edits. A submitted or authorised plan is checked against the policy's rules
+    (:class:`BreaksRules`; the caller rolls back); an authorised plan whose judged content changed
+    goes back for authorisation. Raises :class:`StaleEdit` when ``version`` is missing or not the
+    stored one."""
+    if version is None or version != visit.version:
         raise StaleEdit
     if visit.state not in workflow.EDITABLE:
         raise workflow.WorkflowError("This plan can no longer be edited.")
@@ -97,25 +129,55 @@ def update_visit(
         raise workflow.WorkflowError("Only the member of staff leading the visit can edit the plan.", status=403)
     plan.lead_id = visit.lead_id
     changed = _apply(visit, plan)
+    if changed and visit.state in CHECKED:
+        check(session, visit, policy, now, check_start="starts_at" in changed)
     if changed:
         _moved(session, visit, now, shown=bool(workflow.CALENDAR_FIELDS.intersection(changed)))
-        audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed)
-        if visit.state == workflow.AUTHORISED and workflow.REAUTHORISE_FIELDS.intersection(changed):
+        audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed,
+              visit_version=visit.version)
+        judged = [name for name in changed if name in workflow.REAUTHORISE_FIELDS]
+        if visit.state == workflow.AUTHORISED and judged:
             step = workflow.transition(visit, "send_back", actor, authorisers=())
             visit.authorised_by = visit.authorised_at = None
-            _record(session, visit, actor, step, now, comment="Time, address or staff changed after authorisation.")
+            _record(session, visit, actor, step, now,
+                    comment=f"Changed after authorisation: {workflow.field_words(judged)}.")
     return changed
 
 
+def check(session: Session, visit: Visit, policy: Policy, now: datetime, *, check_start: bool = True) -> None:
+    """Raise :class:`BreaksRules` when the stored plan breaks a rule of ``policy``."""
+    problems = check_plan(plan_of(visit), policy, now=now, first_visit=is_first_visit(session, visit),
+                          check_start=check_start)
+    if problems:
+        raise BreaksRules(problems)
+
+
+def changed_since(session: Session, visit: Visit, version: int | None) -> list[str]:
+    """The plan fields edited since the visit was at ``version`` (every edit when unknown), in order."""
+    query = select(AuditEntry.changes).where(AuditEntry.visit_id == visit.id, AuditEntry.action == "edited")
+    if version is not None:
+        query = query.where(AuditEntry.visit_version >= version)
+    names: dict[str, None] = {}
+    for changes in session.scalars(query.order_by(AuditEntry.id)):
+        names.update(dict.fromkeys(changes))
+    return list(names)
+
+
 def is_first_visit(session: Session, visit: Visit) -> bool:
-    """No earlier plan (other than drafts and cancelled ones) went to this address."""
-    others = session.scalars(
-        select(Visit.address).where(
+    """The lead has not been inside this home before: no earlier recorded visit to this address, with
+    the lead on it (leading or second), whose record says the talk took place inside. (With a second
+    member of staff the rule is met whoever has been inside; going alone, it is the lead who has.)"""
+    others = session.execute(
+        select(Visit.address)
+        .join(VisitRecord, VisitRecord.visit_id == Visit.id)
+        .where(
             Visit.postcode == normalise_postcode(visit.postcode),
             Visit.id != visit.id,
-            Visit.state.not_in([workflow.DRAFT, workflow.CANCELLED]),
+            Visit.state == workflow.RECORDED,
+            or_(Visit.lead_id == visit.lead_id, Visit.second_staff_id == visit.lead_id),
+            VisitRecord.setting == "inside",
         )
-    )
+    ).scalars()
     key = address_key(visit.address)
     return all(address_key(address) != key for address in others)
 
@@ -130,15 +192,23 @@ def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now
 
 
 def decide(
-    session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = ""
+    session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = "",
+    seen_version: int | None = None,
 ) -> None:
-    """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``."""
+    """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
+
+    ``seen_version``: the version the decider saw; :class:`StaleEdit` when the plan moved on since.
+    Authorising runs the policy's rules again (:class:`BreaksRules`)."""
     early_or_late = not safety.may_check_out_now(visit, policy, now)
     if action == "check_out" and visit.state == workflow.AUTHORISED and early_or_late:
         opens = safety.check_out_opens(visit, policy)
         when = opens.astimezone(policy.zone).strftime("%H:%M on %a %d %b") if opens else "the visit's day"
         raise workflow.WorkflowError(f"Check-out is for the day of the visit: it opens at {when}.")
     step = workflow.transition(visit, action, actor, authorisers=policy.rules.authorisers, comment=comment)
+    if seen_version is not None and seen_version != visit.version:
+        raise StaleEdit
+    if action == "authorise":
+        check(session, visit, policy, now, check_start=False)
     if action == "authorise":
         visit.authorised_by, visit.authorised_at = actor.id, now
     elif action == "decline":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
@@ -15,7 +19,10 @@ from . import errors, escalation, notices, recording, safety, services, workflow
 from .directory import Person, role_names
 from .extension import MAX_ID, State, state
 from .forms import (
+    AGREED,
+    APPOINTMENT,
     FIELD_FOR_PLAN,
+    TRAVEL,
     CallOffForm,
     DecisionForm,
     ExtendForm,
@@ -27,7 +34,7 @@ from .forms import (
 from .links import public_url
 from .mail import MailSettings, mailer
 from .models import Visit
-from .rules import Plan
+from .rules import Plan, is_evening
 
 #: Which handbook page explains each section of the plan form.
 HANDBOOK_PAGES = {
@@ -136,7 +143,7 @@ def template_globals() -> dict[str, Any]:
 
 def _page_number() -> int:
     number = request.args.get("page", "1")
-    if not number.isdecimal() or not 1 <= int(number) <= 100_000:
+    if not (number.isdecimal() and len(number) <= 6) or not 1 <= int(number) <= 100_000:
         abort(400, "The page number must be a whole number from 1.")
     return int(number)
 
@@ -170,9 +177,22 @@ def approvals() -> str:
     return render_template(
         "home_visits/approvals.html", visits=visits, total=total, page=_page_number(), size=size, me=me,
         form=DecisionForm(), waited={i: services.how_long(now - at) for i, at in since.items()},
-        one_click={v.id for v in visits
-                   if not v.risk_factors and workflow.allowed("authorise", v, me, st.policy.rules.authorisers)},
+        one_click={v.id for v in visits if shown_whole(v) and workflow.allowed("authorise", v, me,
+                                                                               st.policy.rules.authorisers)},
     )
+
+
+def shown_whole(visit: Visit) -> bool:
+    """A plan the queue's row shows whole, so it may be authorised from there in one tap: no risk
+    factor, two staff, in the daytime. Anything else is decided on the visit page."""
+    plan = services.plan_of(visit)
+    return not visit.risk_factors and bool(visit.second_staff_id) and not is_evening(plan, plugin_state().policy)
+
+
+#: Plain words for the plan's choice fields, as the visit page shows them.
+CHOICE_WORDS = {"family_agreed": {c.value: c.label for c in AGREED},
+                "appointment": {c.value: c.label for c in APPOINTMENT},
+                "travel": {c.value: c.label for c in TRAVEL}}
 
 
 def show_visit(
@@ -186,8 +206,10 @@ def show_visit(
     actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
     safety_status, problem = safety.checked_status(visit, policy, now)
     visiting = workflow.is_visiting(visit, me)
+    form = form or DecisionForm()
+    form.version.data = str(visit.version)  # the version this page shows: a decision is about it
     page = render_template(
-        "home_visits/visit.html", visit=visit, me=me, form=form or DecisionForm(), actions=actions,
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions, words=CHOICE_WORDS,
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
         visiting=visiting, sees_all=workflow.sees_everything(me, authorisers),
         safety_status=safety_status, safety_problem=problem,
@@ -202,9 +224,27 @@ def show_visit(
         call_off_form=call_off_form or CallOffForm(),
         record=recording.record_of(session, visit),
         can_read_record=workflow.reads_record(visit, me, authorisers),
-        earlier_actions=recording.open_actions(session, visit=visit) if visit.postcode else [],
+        record_actions=workflow.RECORD_CONTENT_ACTIONS,
+        family=family_actions(visit, me) if visit.postcode else FamilyActions([], []),
     )
     return page, status
+
+
+@dataclass
+class FamilyActions:
+    """Open actions from earlier visits to a family: those ``me`` may read (with their visit), and the
+    leads to ask about the others (whose records ``me`` may not read: only that they exist is shown)."""
+
+    readable: list[tuple[Any, Visit]]
+    ask: list[str]
+
+
+def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
+    rows = recording.open_actions(db_session(), visit=visit, including=including)
+    authorisers = plugin_state().policy.rules.authorisers
+    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(earlier, me, authorisers)]
+    ask = list(dict.fromkeys(earlier.lead_id for _, earlier in rows if (_, earlier) not in readable))
+    return FamilyActions(readable, ask)
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
@@ -218,7 +258,7 @@ def new_plan() -> Response | tuple[str, int] | str:
     if not me.has("staff"):
         abort(403)
     like = request.args.get("like", "")
-    if like and not (like.isdecimal() and int(like) <= MAX_ID):
+    if like and not (like.isdecimal() and len(like) <= 10 and int(like) <= MAX_ID):
         abort(400, "The visit to copy must be given by its number.")
     return _plan_form(me, None, like=find_visit(int(like), me) if like else None)
 
@@ -247,7 +287,7 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
             "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
-            earlier_actions=recording.open_actions(session, visit=like, including=True) if like else [],
+            family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )
         return page, status
 
@@ -257,17 +297,32 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
             form.version.data = str(visit.version)
         elif like is not None:
             form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), st.policy)
+        if visit is None:
+            form.form_token.data = secrets.token_urlsafe(24)
         return show()
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
+    token = form.form_token.data if visit is None and FORM_TOKEN.fullmatch(form.form_token.data or "") else None
+    if token and (first := _saved_with(token, me)) is not None:
+        flash("This plan was already saved: here it is. Nothing was saved twice.")
+        return redirect(url_for("home_visits.visit", visit_id=first))
     plan, now = form.to_plan(st.policy), st.clock()
     version = opened_version(form.version)
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         if visit is None:
-            visit = services.create_visit(session, plan, actor=me, now=now)
+            visit = services.create_visit(session, plan, actor=me, now=now, form_token=token)
+            try:
+                session.flush()
+            except IntegrityError:  # the same form, posted twice at the same moment: the other one won
+                session.rollback()
+                first = _saved_with(token or "", me)
+                if first is None:
+                    raise
+                flash("This plan was already saved: here it is. Nothing was saved twice.")
+                return redirect(url_for("home_visits.visit", visit_id=first))
         else:
-            services.update_visit(session, visit, plan, actor=me, now=now, version=version)
+            services.update_visit(session, visit, plan, actor=me, policy=st.policy, now=now, version=version)
         session.flush()
         if form.submit.data and submittable:
             if problems := services.submit(session, visit, actor=me, policy=st.policy, now=now):
@@ -279,10 +334,17 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
         elif was_authorised_by and visit.state == workflow.SUBMITTED:
             notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
         session.commit()
+    except services.BreaksRules as broken:
+        session.rollback()
+        for problem in broken.problems:
+            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        form.form_errors.append("Nothing was saved: a submitted or authorised plan must keep to the school's rules.")
+        return show(422)
     except (services.StaleEdit, StaleDataError):
         session.rollback()
         form.form_errors.append(
-            "Someone changed this plan since you opened it. Open it again to see their changes, then make yours."
+            "Someone changed this plan since you opened it (or the form was incomplete). "
+            "Open it again to see their changes, then make yours."
         )
         return show(409)
     except workflow.WorkflowError as error:
@@ -294,6 +356,15 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
 
+#: A "New plan" form's one-time token, as :func:`secrets.token_urlsafe` makes it.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _saved_with(token: str, me: Person) -> int | None:
+    """The id of ``me``'s draft made from the form with ``token``, if that form was saved already."""
+    return db_session().scalar(select(Visit.id).where(Visit.form_token == token, Visit.lead_id == me.id))
+
+
 def decide(visit_id: int) -> Response | tuple[str, int]:
     me = current_person()
     visit = find_visit(visit_id, me)
@@ -302,11 +373,28 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     if not form.validate() or action is None:
         abort(400, "The request was incomplete or expired: reload the page and try again.")
     st, session = plugin_state(), db_session()
+    seen = opened_version(form.version)
+    allowed = workflow.allowed(action, visit, me, st.policy.rules.authorisers)
+    if action in ("authorise", "decline") and allowed and seen != visit.version:
+        changed = workflow.field_words(services.changed_since(session, visit, seen))
+        form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
+                               + ": read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
     try:
-        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(), comment=form.comment.data or "")
+        services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(),
+                        comment=form.comment.data or "", seen_version=seen)
         if action in ("authorise", "decline"):
             notices.plan_decided(session, visit, mail_context(), st.clock())
         session.commit()
+    except services.BreaksRules as broken:
+        session.rollback()
+        form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
+                               + " ".join(problem.message for problem in broken.problems)]
+        return show_visit(visit, me, form=form, status=422)
+    except services.StaleEdit:
+        session.rollback()
+        form.comment.errors = ["The plan changed since you opened it: read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
     except workflow.WorkflowError as error:
         session.rollback()
         form.comment.errors = [str(error)]

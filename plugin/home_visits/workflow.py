@@ -51,11 +51,27 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 #: States in which the lead may still edit the plan.
 EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
 
-#: Plan fields whose change sends an authorised plan back for authorisation.
-REAUTHORISE_FIELDS = frozenset({"starts_at", "expected_return", "address", "postcode", "lead_id", "second_staff_id"})
+#: Plan fields whose change sends an authorised plan back for authorisation: everything the approver
+#: judged (who, where, when, why, contact, consent, alternatives, risks, travel, checklist).
+REAUTHORISE_FIELDS = frozenset({
+    "pupil", "address", "postcode", "reason", "reason_other", "purpose", "starts_at", "expected_return",
+    "lead_id", "second_staff_id", "alone_reason", "contact_id", "contact_phone", "family_agreed",
+    "appointment", "unannounced_reason", "travel", "language_needs", "agencies", "risk_factors", "risk_notes",
+    "alternatives", "alternatives_notes", "checklist",
+})
 
 #: Plan fields a calendar event shows: a change to any of them raises the event's SEQUENCE.
-CALENDAR_FIELDS = REAUTHORISE_FIELDS | {"reason", "reason_other", "pupil", "contact_id", "contact_phone", "risk_factors"}
+CALENDAR_FIELDS = frozenset({"starts_at", "expected_return", "address", "postcode", "lead_id", "second_staff_id",
+                             "reason", "reason_other", "pupil", "contact_id", "contact_phone", "risk_factors"})
+
+#: How the history names a changed plan field (others: the field's name in words).
+FIELD_WORDS = {"starts_at": "start time", "expected_return": "expected return", "second_staff_id": "second staff",
+               "contact_id": "responsible contact", "lead_id": "lead"}
+
+
+def field_words(names: Collection[str]) -> str:
+    """``["starts_at", "risk_factors"]`` -> ``"start time, risk factors"``."""
+    return ", ".join(FIELD_WORDS.get(name, name.replace("_", " ")) for name in names)
 
 
 class VisitLike(Protocol):
@@ -101,8 +117,21 @@ def visiting_or_oversees(visit: VisitLike, person: Person, authorisers: Collecti
 
 
 def reads_record(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
-    """The visiting staff and those who authorise may read a visit's record; the office may not."""
-    return is_visiting(visit, person) or person.has(*authorisers)
+    """The visiting staff and those who authorise may read a visit's record; the office may not.
+
+    The one rule for record content: the record page, its CPOMS copy, open actions, history lines
+    (:data:`RECORD_CONTENT_ACTIONS`) and reports all ask it (reports through :func:`reads_every_record`)."""
+    return is_visiting(visit, person) or reads_every_record(person, authorisers)
+
+
+def reads_every_record(person: Person, authorisers: Collection[str]) -> bool:
+    """Those who authorise read every record, so they alone get reports built from records."""
+    return person.has(*authorisers)
+
+
+#: History lines whose comment is part of the record (an action's text, a correction's reason, the
+#: confirmation's comment, the incident's kinds): shown only to those :func:`reads_record` allows.
+RECORD_CONTENT_ACTIONS = frozenset({"action_done", "record_corrected", "record_confirmed", "incident_reported"})
 
 
 def leads_or_decides(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:

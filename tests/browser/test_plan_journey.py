@@ -46,6 +46,7 @@ def fill_plan(page: Page, *, day: date, contact: str) -> None:
     page.get_by_role("group", name="Has the family agreed to the visit?").get_by_label("Yes", exact=True).check()
     page.get_by_label("How the appointment was made", exact=True).select_option(label="By phone")
     page.get_by_label("How you are travelling", exact=True).select_option(value="car")
+    page.get_by_role("group", name="Alternatives considered").get_by_role("checkbox").first.check()
     checklist = page.get_by_role("group", name="Before-visit checklist").get_by_role("checkbox")
     assert checklist.count() > 0, "the before-visit checklist has no items"
     for box in checklist.all():

@@ -64,8 +64,10 @@ def file_plan(client: FlaskClient, *, second: str, contact: str) -> int:
 def authorise(client: FlaskClient, visit_id: int) -> None:
     page = client.get(f"/home-visits/{visit_id}")
     assert "Authorise" in text(page), text(page)[:2000]
+    seen = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', text(page))
+    assert seen, "the decision form carries no version"
     done = client.post(f"/home-visits/{visit_id}/decide",
-                       data={"csrf_token": csrf_token(page), "authorise": "Authorise"})
+                       data={"csrf_token": csrf_token(page), "version": seen[1], "authorise": "Authorise"})
     assert done.status_code == 302, text(done)[:2000]
     assert "Authorised" in text(client.get(f"/home-visits/{visit_id}"))
 

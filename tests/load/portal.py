@@ -102,8 +102,7 @@ def serve(app: Flask, *, server: str = "waitress", threads: int = 8) -> Iterator
 
     def public(url: str) -> str:
         """A served portal knows its public address, as the README's deployment section says to set."""
-        if not app.config.get("HOME_VISITS_PUBLIC_URL"):
-            app.config["HOME_VISITS_PUBLIC_URL"] = url
+        app.config["HOME_VISITS_PUBLIC_URL"] = url
         return url
 
     if server == "waitress":

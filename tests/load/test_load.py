@@ -88,6 +88,7 @@ def plan_form(n: int, lead: str, token: str) -> dict[str, Any]:
         "second_staff_id": "jo" if lead == "sam" else "sam", "contact_id": "office",
         "contact_phone": "01632 960000", "family_agreed": "yes", "appointment": "phone", "travel": "car",
         "checklist": [item.id for item in policy.guidance.before.items if item.required],
+        "alternatives": [policy.alternatives[0].id],
         "submit": "Submit for authorisation",
     }
 

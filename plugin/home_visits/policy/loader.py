@@ -91,6 +91,25 @@ def _merge(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any
     return merged
 
 
+def _inherited_routes(merged: dict[str, Any], *, school: Mapping[str, Any]) -> dict[str, Any]:
+    """Routes the school's file took from the default keep only the reasons and risk factors the
+    school's own lists still have (a route left with none goes). Routes a school writes itself are
+    checked whole, so a mistyped id there still stops the portal."""
+    rules = school.get("rules")
+    if isinstance(rules, Mapping) and "routes" in rules:
+        return merged
+    known = {key: {item.get("id") for item in merged.get(key) or [] if isinstance(item, Mapping)}
+             for key in ("reasons", "risk_factors")}
+    known["risk_factors"].add("any")
+    kept = []
+    for route in merged.get("rules", {}).get("routes") or []:
+        route = {**route, **{key: [i for i in route.get(key, []) if i in known[key]] for key in known}}
+        if route["reasons"] or route["risk_factors"]:
+            kept.append(route)
+    merged["rules"] = {**merged.get("rules", {}), "routes": kept}
+    return merged
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
@@ -121,7 +140,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         if base != "default":
             raise PolicyError(file, "extends", f"only 'default' can be extended, not {base!r}")
         default, _ = _read(DEFAULT_POLICY)
-        data = _merge(default, data)
+        data = _inherited_routes(_merge(default, data), school=data)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:

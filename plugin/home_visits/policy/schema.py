@@ -75,6 +75,8 @@ class Reason(Item):
 
     #: An attendance visit: the handbook's attendance page lists these.
     attendance: bool = False
+    #: A visit for this reason always has a second member of staff.
+    two_staff: bool = False
 
 
 class Section(_Model):
@@ -99,6 +101,14 @@ class Evening(_Model):
     needs_two_staff: bool = True
 
 
+class Night(_Model):
+    #: A visit that starts, or is expected to end, before this time is an early-morning visit,
+    #: treated like an evening one.
+    before: ClockTime
+    #: An early-morning visit must have a second member of staff.
+    needs_two_staff: bool = True
+
+
 class Misplaced(ValueError):
     """A problem a whole-policy check finds under a deeper key: ``loc`` is that key, below the model."""
 
@@ -117,7 +127,10 @@ class Route(_Model):
     #: Who they are, in words, for the handbook: "the designated safeguarding lead".
     who: Title
     #: Their ids in the portal's staff directory.
-    approvers: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(min_length=1)]
+    approvers: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    #: Or a role the portal's directory gives them (``dsl``): whoever holds it is asked. When nobody
+    #: who holds it can decide a plan, every approver is asked.
+    role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{1,39}$")] | None = None
     #: Plans for any of these reasons.
     reasons: list[ItemId] = []
     #: Plans with any of these risk factors ticked (``any``: any risk factor at all).
@@ -127,6 +140,9 @@ class Route(_Model):
     def _says_which_plans(self) -> Route:
         if not (self.reasons or self.risk_factors):
             raise ValueError("a route needs reasons, risk_factors or both, to say which plans it is for")
+        if not (self.approvers or self.role):
+            raise ValueError("a route needs approvers (ids from the staff list) or a role (such as dsl), "
+                             "to say whom it asks")
         return self
 
     @property
@@ -157,6 +173,8 @@ class Rules(_Model):
     #: with a written reason; the others refuse it.
     two_staff: Annotated[list[TwoStaffCondition], Field(min_length=1)] = ["whenever_possible"]
     evening: Evening
+    #: The early morning, treated like the evening (default: before 07:30).
+    night: Night = Night(before=time(7, 30))
     #: The longest a single visit may be planned for.
     longest_visit_minutes: Annotated[int, Field(ge=10, le=720)] = 120
     #: Minutes after the expected return before a visit is overdue.
