@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from home_visits import services
 from home_visits.extension import state
 from home_visits.links import UNSET_WARNING
 
-from .conftest import Inbox, link_base, make_app
+from .conftest import USERS, Inbox, link_base, make_app, valid_plan
 
 START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)
 LINK = re.compile(r"(?:https?|webcal)://[^\s\"<>]+")
@@ -156,3 +157,41 @@ def test_without_the_public_url_start_up_and_commands_say_which_key_to_set(
     assert not [r for r in caplog.records if "HOME_VISITS_PUBLIC_URL" in r.getMessage()]
     assert "HOME_VISITS_PUBLIC_URL" not in quiet.test_cli_runner().invoke(args=["home-visits", "escalate"]).output
     state(quiet).engine.dispose()
+
+
+def test_a_trusted_host_may_stand_in_for_the_public_url_and_others_are_refused(tmp_path: Path) -> None:
+    app = make_app(tmp_path / "instance", TESTING=False, TRUSTED_HOSTS=["portal.school.example"])
+    client = app.test_client()
+    with client.session_transaction(base_url="http://portal.school.example") as session:
+        session["_user_id"], session["_fresh"] = "alex", True
+    made = client.post("/home-visits/calendar/", data={"create": "Create my calendar link"},
+                       base_url="http://portal.school.example")
+    assert 'value="http://portal.school.example/home-visits/calendar/' in made.get_data(as_text=True)
+    refused = client.post("/home-visits/calendar/", data={"create": "Create my calendar link"},
+                          base_url="http://evil.example")
+    assert refused.status_code == 400 and "evil.example/home-visits" not in refused.get_data(as_text=True)
+    state(app).engine.dispose()
+
+
+def test_a_cached_feed_never_carries_another_hosts_links(tmp_path: Path) -> None:
+    """Two trusted names for one portal: each feed's links name the host it was asked under, cache or not."""
+    app = make_app(tmp_path / "instance", TESTING=False, TRUSTED_HOSTS=["portal.school.example", "hv.school.example"])
+    client = app.test_client()
+    with client.session_transaction(base_url="http://portal.school.example") as session:
+        session["_user_id"], session["_fresh"] = "alex", True
+    made = client.post("/home-visits/calendar/", data={"create": "Create my calendar link"},
+                       base_url="http://portal.school.example").get_data(as_text=True)
+    path = re.search(r'value="http://portal\.school\.example(/home-visits/calendar/[^"]+\.ics)"', made)
+    assert path
+    st = state(app)
+    sam = st.directory.person(USERS["sam"])
+    with st.sessions() as session:
+        visit = services.create_visit(session, valid_plan(), actor=sam, now=st.clock())
+        session.flush()
+        assert not services.submit(session, visit, actor=sam, policy=st.policy, now=st.clock())
+        session.commit()
+    for host in ("portal.school.example", "hv.school.example", "portal.school.example"):
+        body = app.test_client().get(path[1], base_url=f"http://{host}").get_data().decode().replace("\r\n ", "")
+        links = set(re.findall(r"https?://([^/\s]+)/home-visits/", body))
+        assert links == {host}, (host, links)
+    state(app).engine.dispose()
