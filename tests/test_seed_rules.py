@@ -5,11 +5,10 @@ considered, and child-protection and distress plans asked of the DSL first."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-
-import re
 
 import pytest
 from flask import Flask
