@@ -70,7 +70,6 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
 
     users = demo_users()
     versions = security.SessionVersions(Path(app.instance_path) / "session_versions.json")
-    throttle = security.Throttle()
     login = LoginManager(app)
     login.login_view = "login"
 
@@ -90,24 +89,26 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     def index() -> str:
         return render_template("index.html")
 
-    @app.route("/login", methods=["GET", "POST"], endpoint="login")
     def login_page() -> Any:
         form = LoginForm()
         if form.validate_on_submit():
-            username, address = form.username.data or "", request.remote_addr or "unknown"
-            if throttle.blocked(username, address):
-                form.password.errors.append("Too many tries. Wait 15 minutes, then try again.")
-                return render_template("login.html", form=form), 429
-            user = users.get(username)
+            user = users.get(form.username.data or "")
             if security.password_matches(user.password_hash if user else None, form.password.data or ""):
                 assert user is not None
                 session.clear()  # a fresh session: nothing carried over from before the login
                 session["session_version"] = versions.current(user.id)
                 login_user(user)
                 return redirect(security.safe_next(request.args.get("next", ""), url_for("index")))
-            throttle.failed(username, address)
             form.password.errors.append("That username and password do not match.")
         return render_template("login.html", form=form), 200 if request.method == "GET" else 422
+
+    app.add_url_rule("/login", "login", security.throttle_logins(app, login_page), methods=["GET", "POST"])
+
+    @app.errorhandler(429)
+    def too_many(_error: Exception) -> Any:
+        form = LoginForm()
+        form.password.errors = ["Too many tries. Wait 15 minutes, then try again."]
+        return render_template("login.html", form=form), 429
 
     @app.post("/logout")
     def logout() -> Any:

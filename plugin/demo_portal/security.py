@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Request, Response, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from home_visits import files
@@ -55,32 +55,25 @@ class SessionVersions:
             files.write(self.path, json.dumps(versions))
 
 
-class Throttle:
-    """At most ``limit`` failed logins per ``window`` seconds for one account, and ``limit * 4`` for
-    one address (whatever the accounts): beyond them, 429 until the window has passed. In memory: a
-    portal with several workers puts the limit in front of them (the proxy) or in a shared store."""
+#: Failed logins allowed per account, and per address (whatever the accounts), in each window.
+PER_ACCOUNT, PER_ADDRESS = "5 per 15 minutes", "20 per 15 minutes"
 
-    def __init__(self, *, limit: int = 5, window: float = 900, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str) -> deque[float]:
-        stamps, since = self._failures[key], self.clock() - self.window
-        while stamps and stamps[0] < since:
-            stamps.popleft()
-        return stamps
+def throttle_logins(app: Flask, view: Callable[..., Any]) -> Callable[..., Any]:
+    """Flask-Limiter around the login view: only failed attempts (422) count; past either limit the
+    view is not run and the 429 handler answers. Counts live in ``RATELIMIT_STORAGE_URI`` (memory by
+    default: with several workers, point it at a shared store such as Redis, or throttle at the proxy)."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter = Limiter(get_remote_address, app=app)
 
-    def blocked(self, account: str, address: str) -> bool:
-        with self._lock:
-            return (len(self._recent(f"account:{account.lower()}")) >= self.limit
-                    or len(self._recent(f"address:{address}")) >= self.limit * 4)
+    def account() -> str:
+        return "account:" + (request.form.get("username") or "").strip().lower()[:64]
 
-    def failed(self, account: str, address: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._failures[f"account:{account.lower()}"].append(now)
-            self._failures[f"address:{address}"].append(now)
+    def failed(response: Response) -> bool:
+        return response.status_code == 422
+
+    view = limiter.limit(PER_ACCOUNT, key_func=account, methods=["POST"], deduct_when=failed)(view)
+    return limiter.limit(PER_ADDRESS, methods=["POST"], deduct_when=failed)(view)
 
 
 #: Checked against when the username is unknown, so a wrong username costs the same time as a wrong password.
