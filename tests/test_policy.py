@@ -153,6 +153,18 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
         "extends: strict\nrules:\n  grace_minutes: 5\n",
         ["extends", "only 'default' can be extended, not 'strict'"],
     ),
+    "review_before_reviewed": (
+        "extends: default\nreviewed: 2026-09-01\nreview_by: 2026-03-01\n",
+        ["line 3", "review_by", "must be later than reviewed"],
+    ),
+    "office_phone_not_a_number": (
+        "extends: default\nschool:\n  office_phone: ring the office\n",
+        ["line 3", "school.office_phone", "pattern"],
+    ),
+    "when_empty": (
+        "extends: default\nalternatives:\n  - {id: a-call, title: Call, text: Ring them., when: ''}\n",
+        ["line 3", "alternatives[0].when"],
+    ),
     "empty": ("", ["the file must be a mapping"]),
     "a_list": ("- rules\n- reasons\n", ["the file must be a mapping"]),
     "no_extends_incomplete": (
