@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -153,6 +156,18 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
         "extends: strict\nrules:\n  grace_minutes: 5\n",
         ["extends", "only 'default' can be extended, not 'strict'"],
     ),
+    "review_before_reviewed": (
+        "extends: default\nreviewed: 2026-09-01\nreview_by: 2026-03-01\n",
+        ["line 3", "review_by", "must be later than reviewed"],
+    ),
+    "office_phone_not_a_number": (
+        "extends: default\nschool:\n  office_phone: ring the office\n",
+        ["line 3", "school.office_phone", "pattern"],
+    ),
+    "when_empty": (
+        "extends: default\nalternatives:\n  - {id: a-call, title: Call, text: Ring them., when: ''}\n",
+        ["line 3", "alternatives[0].when"],
+    ),
     "empty": ("", ["the file must be a mapping"]),
     "a_list": ("- rules\n- reasons\n", ["the file must be a mapping"]),
     "no_extends_incomplete": (
@@ -221,3 +236,45 @@ def test_whole_file_override_needs_no_extends(tmp_path: Path) -> None:
     assert policy.version == "Larch 2026"
     assert policy.rules.two_staff == ["always"]
     assert len(policy.guidance.take.items) == 2
+
+
+# --- a bad file at start-up: one line, the traceback only with --debug ----------------------------
+
+HOST_APP = """
+import os
+from flask import Flask
+from home_visits import HomeVisits
+
+def create_app():
+    app = Flask(__name__, instance_path=os.path.join(os.path.dirname(__file__), "instance"))
+    app.config["HOME_VISITS_POLICY"] = os.environ["SCHOOL_POLICY"]
+    HomeVisits(app)
+    return app
+"""
+
+
+def _flask(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "host.py").write_text(HOST_APP, encoding="utf-8")
+    policy = write(tmp_path, "school.yaml", BAD_FILES["wrong_type"][0])
+    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_DEBUG", "HOME_VISITS_DEBUG", "FLASK_APP")}
+    env |= {"SCHOOL_POLICY": str(policy), "PYTHONPATH": os.pathsep.join([str(ROOT / "plugin"), str(tmp_path)])}
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "host", *args], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [["home-visits", "handbook", "build"], ["run", "--port", "0", "--no-reload"]])
+def test_a_bad_policy_at_start_up_is_one_line(tmp_path: Path, command: list[str]) -> None:
+    result = _flask(tmp_path, *command)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: the home-visit policy cannot be used: ")
+    assert f"{tmp_path / 'school.yaml'}, line 3: rules.grace_minutes" in lines[0]
+    assert "--debug" in lines[0]
+
+
+def test_debug_shows_the_traceback_of_a_bad_policy(tmp_path: Path) -> None:
+    result = _flask(tmp_path, "--debug", "home-visits", "handbook", "build")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "PolicyError" in result.stderr
+    assert "rules.grace_minutes" in result.stderr

@@ -7,8 +7,10 @@ The policy comes from ``HOME_VISITS_POLICY`` when set, otherwise the shipped def
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -24,18 +26,22 @@ except ModuleNotFoundError as exc:  # pragma: no cover - a checkout built withou
     from home_visits.policy import Item, Policy, PolicyError, load_policy
 
 #: Where each list of policy items is rendered (with its ids as anchors): page (file stem) -> sections.
+#: The order is the navigation's (mkdocs.yml), which follows the overview's steps.
 PAGES: dict[str, list[str]] = {
     "index": [],
     "right-step": ["reasons", "alternatives", "consent"],
-    "before": ["before", "risk_factors", "take"],
+    "filing-a-plan": [],
+    "before": ["before"],
+    "who-goes": ["risk_factors"],
+    "what-to-take": ["take"],
     "getting-there": ["getting_there"],
-    "arriving": ["arriving"],
+    "arriving": ["stop", "arriving"],
     "during": ["during"],
     "things-go-wrong": ["aggression", "children_alone", "code_word"],
     "after": ["after", "record"],
     "attendance": ["attendance"],
     "families-and-agencies": ["families", "agencies"],
-    "filing-a-plan": ["procedure"],
+    "overdue": ["procedure"],
     "slt-calendar": [],
     "printable-checklist": [],
 }
@@ -62,7 +68,7 @@ _ROLES: dict[str, str] = {
     "staff": "any member of staff",
 }
 
-_REQUIRED = ' <span class="hv-required">required on the plan</span>'
+_REQUIRED = ' <span class="hv-required">required</span>'
 
 _TWO_STAFF: dict[str, str] = {
     "always": "on every visit",
@@ -80,7 +86,12 @@ def section_items(policy: Policy, name: str) -> Sequence[Item]:
         return [policy.rules.code_word] if policy.rules.code_word else []
     if name in ("reasons", "alternatives", "risk_factors"):
         return getattr(policy, name)  # type: ignore[no-any-return]
-    return getattr(policy.guidance, name).items  # type: ignore[no-any-return]
+    return policy.guidance.items(name)
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 minute``, ``15 minutes``: the count with its noun in the right number."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
 
 
 def section_names() -> list[str]:
@@ -183,10 +194,15 @@ def evening_lines(policy: Policy) -> list[str]:
     return lines
 
 
-def overdue_lines(policy: Policy) -> list[str]:
+def overdue_after(policy: Policy) -> str:
+    """When a visit becomes overdue, in words: "15 minutes after your expected return"."""
     grace = policy.rules.grace_minutes
+    return f"{plural(grace, 'minute')} after your expected return" if grace else "by your expected return"
+
+
+def overdue_lines(policy: Policy) -> list[str]:
     return [
-        f"If you have not checked in **{grace} minutes** after your expected return, the visit is overdue:"
+        f"If you have not checked in **{overdue_after(policy)}**, the visit is overdue:"
         " it shows on the dashboard at once and the escalation below begins.",
         "Running late? Ring your responsible contact before your expected return.",
     ]
@@ -199,9 +215,9 @@ def tier_lines(policy: Policy) -> list[str]:
     for tier in policy.escalation.tiers:
         after = grace + tier.after_minutes
         minutes = tier.after_minutes
-        when = f"{minutes} minutes after it became overdue" if minutes else "As soon as the visit is overdue"
+        when = f"{plural(minutes, 'minute')} after it became overdue" if minutes else "As soon as the visit is overdue"
         who = _join(recipients(policy, tier.notify))
-        lines.append(f"- **{when}** ({after} minutes after the expected return): {who} are told.")
+        lines.append(f"- **{when}** ({plural(after, 'minute')} after the expected return): {who} are told.")
     office = policy.escalation
     lines += [
         "",
@@ -238,11 +254,12 @@ def rules_table(policy: Policy) -> str:
         ("A ticked risk", "needs a note of what you will do about it"),
         ("An unannounced visit", "needs a written reason"),
         ("No alternative considered", "say why a visit instead"),
-        ("Longest visit", f"{rules.longest_visit_minutes} minutes"),
-        ("Overdue after", f"expected return + {rules.grace_minutes} minutes"),
+        ("Longest visit", plural(rules.longest_visit_minutes, "minute")),
+        ("Overdue after", f"expected return + {plural(rules.grace_minutes, 'minute')}"),
         ("Public transport", "allowed" if rules.public_transport_allowed else "not allowed"),
-        ("Reminder to approvers", f"{rules.reminder_window_days} school days before an undecided visit"),
-        ("Records kept for", f"{rules.retention_years} years"),
+        ("Reminder to approvers",
+         f"{plural(rules.reminder_window_days, 'school day')} before an undecided visit"),
+        ("Records kept for", plural(rules.retention_years, "year")),
     ]
     return "\n".join(["| Rule | This school |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
 
@@ -255,6 +272,68 @@ def attendance_reasons(policy: Policy) -> str:
         for reason in policy.reasons
         if reason.attendance
     )
+
+
+def _if(condition: str) -> str:
+    """A condition as the bold lead-in of an "If …:" line."""
+    return f"<strong>If {escape(condition)}:</strong>"
+
+
+def _phone_link(number: str) -> str:
+    return f'<a href="tel:{re.sub(r"[^0-9+]", "", number)}">{escape(number)}</a>'
+
+
+def stop_card(policy: Policy, anchor: bool = True) -> str:
+    """When not to go in, and where help is: a danger box of "If …:" lines (raw HTML, no Markdown)."""
+    stop = policy.guidance.stop
+    lines = [
+        f"<li{f' id={chr(34)}{escape(item.id)}{chr(34)}' if anchor else ''}>{_if(item.title)} "
+        f"{escape(item.text, quote=False)}</li>"
+        for item in (stop.items if stop else [])
+    ]
+    lines.append(f"<li>{_if('anyone is in danger')} Call 999.</li>")
+    code = policy.rules.code_word
+    if code and code.phrase:
+        lines.append(f"<li>{_if('you need help but cannot say so')} Ring the office and say "
+                     f"&ldquo;{escape(code.phrase)}&rdquo;.</li>")
+    elif code:
+        lines.append(f'<li>{_if("you need help but cannot say so")} <a href="{page_of("code_word")}.html#'
+                     f'{escape(code.id)}">{escape(code.title)}</a>.</li>')
+    if policy.school.office_phone:
+        lines.append(f"<li><strong>The office:</strong> {_phone_link(policy.school.office_phone)}</li>")
+    title = stop.title if stop else "Stop"
+    intro = f'<p>{escape(stop.intro, quote=False)}</p>\n' if stop and stop.intro else ""
+    body = "\n".join(lines)
+    return (f'<div class="admonition danger hv-stop">\n<p class="admonition-title">{escape(title)}</p>\n'
+            f'{intro}<ul class="hv-lines">\n{body}\n</ul>\n</div>')
+
+
+def if_then_lines(policy: Policy) -> str:
+    """Every item with a ``when`` as an "If …: what to do" line, in policy order, and the overdue rule."""
+    lines = [f"<li>{_if(item.when)} {escape(item.text, quote=False)}</li>"
+             for item in policy.all_items() if item.when]
+    lines.append(f"<li>{_if('you will be late back')} Ring your responsible contact before your expected return."
+                 f" If you have not checked in {overdue_after(policy)}, the overdue procedure starts.</li>")
+    body = "\n".join(lines)
+    return f'<ul class="hv-lines hv-if">\n{body}\n</ul>'
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def review_line(policy: Policy, today: date | None = None) -> str:
+    """The policy's version and review dates, and a warning when its review is overdue."""
+    line = f"This handbook follows policy version {escape(policy.version)}"
+    if policy.reviewed:
+        line += f", last reviewed on {_day(policy.reviewed)}"
+    if policy.review_by:
+        due = _day(policy.review_by)
+        if policy.review_by < (today or date.today()):
+            line += f". It was due for review by {due}: ask whoever maintains it whether it still stands"
+        else:
+            line += f". Next review due by {due}"
+    return line + "."
 
 
 def _policy_path() -> str | None:
@@ -322,6 +401,23 @@ class Macros:
 
     def all_rules(self) -> str:
         return rules_table(self.policy)
+
+    def stop_card(self) -> str:
+        """The stop card: its items' anchors live on the page that owns the ``stop`` section."""
+        return stop_card(self.policy, anchor=self._owns("stop"))
+
+    def if_then(self) -> str:
+        return if_then_lines(self.policy)
+
+    def review(self) -> str:
+        return review_line(self.policy)
+
+    def plural(self, count: int, word: str, words: str | None = None) -> str:
+        return plural(count, word, words)
+
+    def office_phone(self) -> str:
+        phone = self.policy.school.office_phone
+        return _phone_link(phone) if phone else "the office"
 
     def attendance_reason_links(self) -> str:
         return attendance_reasons(self.policy)

@@ -175,7 +175,7 @@ def test_handbook_page(page_as, handbook_site, name: str) -> None:
     assert_no_axe_violations(page, what=f"the handbook page {name}", known=KNOWN_HANDBOOK_VIOLATIONS)
 
 
-@pytest.mark.parametrize("name", ["index", "before", "printable-checklist"])
+@pytest.mark.parametrize("name", ["index", "before", "arriving", "printable-checklist"])
 def test_handbook_page_dark_scheme(seeded_portal, handbook_site, new_page, name: str) -> None:
     """The handbook follows the reader's dark-mode setting: its colours must pass too."""
     handbook_site.require()

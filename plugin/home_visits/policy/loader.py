@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import yaml
@@ -18,6 +20,9 @@ DEFAULT_POLICY = Path(__file__).with_name("default.yaml")
 
 #: The environment variable the handbook build reads (the portal reads ``HOME_VISITS_POLICY`` config).
 POLICY_ENV = "HOME_VISITS_POLICY"
+
+#: Set to 1 to see the traceback behind a policy error at start-up (``flask --debug`` sets ``FLASK_DEBUG``).
+DEBUG_ENV = ("FLASK_DEBUG", "HOME_VISITS_DEBUG")
 
 
 class PolicyError(ValueError):
@@ -126,13 +131,46 @@ def _problem(error: Mapping[str, Any]) -> str:
     return str(message).removeprefix("Value error, ")
 
 
+def _debugging() -> bool:
+    return any(os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no") for name in DEBUG_ENV)
+
+
+def _short_policy_errors(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """``sys.excepthook``: a policy error nobody caught (a bad file at start-up) prints as its one line."""
+    if isinstance(error, PolicyError) and not _debugging():
+        print(f"Error: the home-visit policy cannot be used: {error} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return
+    _previous_hook(kind, error, tb)
+
+
+_previous_hook = sys.excepthook
+
+
+def _report_briefly() -> None:
+    """From now on, an uncaught :class:`PolicyError` ends the process with one line, not a traceback."""
+    global _previous_hook
+    if sys.excepthook is not _short_policy_errors:
+        _previous_hook, sys.excepthook = sys.excepthook, _short_policy_errors
+
+
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     """Load the policy at ``path`` (the shipped default when ``None``) and validate it.
 
     A school file may start with ``extends: default``: its keys are then merged into the
     default policy (mappings key by key; a list replaces the default's list whole).
-    Raises :class:`PolicyError` naming the file, the key path and the problem.
+    Raises :class:`PolicyError` naming the file, the key path and the problem. If nothing catches it
+    (a bad file as the portal or a ``flask home-visits`` command starts), the process ends with that one
+    line; the traceback is printed only with ``--debug`` (``FLASK_DEBUG``) or ``HOME_VISITS_DEBUG=1``.
     """
+    try:
+        return _load(path)
+    except PolicyError:
+        _report_briefly()
+        raise
+
+
+def _load(path: str | os.PathLike[str] | None) -> Policy:
     file = Path(path) if path else DEFAULT_POLICY
     data, node = _read(file)
     base = data.pop("extends", None)

@@ -8,7 +8,7 @@ takes :class:`Escalation`, and the handbook renders the guidance sections.
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -68,6 +68,9 @@ class Item(_Model):
     text: Text
     #: Checklist items only: the plan cannot be submitted until this one is ticked.
     required: bool = False
+    #: The situation this item answers, read after "If" ("nobody answers"). Items that have one are
+    #: printed on the handbook's printable sheet as "If <when>: <text>", so their text says what to do.
+    when: Annotated[str, Field(min_length=1, max_length=120)] | None = None
 
 
 class Reason(Item):
@@ -88,10 +91,19 @@ class Section(_Model):
     items: Annotated[list[Item], Field(min_length=1)]
 
 
+class CodeWord(Item):
+    """How staff ask for help on a call without alarming the family."""
+
+    #: The words staff say on the phone, shown on the handbook's stop card: "fetch the blue folder".
+    phrase: Title | None = None
+
+
 class School(_Model):
     name: Title = "Our school"
     #: IANA time zone every time in the plugin is read in.
     timezone: Annotated[str, AfterValidator(_zone)] = "Europe/London"
+    #: The school office's phone number, on the handbook's stop card and printable sheet.
+    office_phone: Annotated[str, Field(min_length=3, max_length=40, pattern=r"^\+?[0-9][0-9 ()-]*[0-9]$")] | None = None
 
 
 class Evening(_Model):
@@ -192,7 +204,7 @@ class Rules(_Model):
     #: Optional: how staff ask for help on a phone call without alarming the family, and what the office
     #: does on hearing it. Shown on the visit card, the office's dashboard and in the handbook; never in
     #: a calendar feed or an email.
-    code_word: Item | None = None
+    code_word: CodeWord | None = None
 
 
 class Tier(_Model):
@@ -229,6 +241,9 @@ class Guidance(_Model):
     before: Section
     getting_there: Section
     take: Section
+    #: When not to go in, and what to do instead: the stop card at the top of "When you arrive" and on
+    #: the printable sheet. Titles are situations read after "If" ("the pupil is on their own").
+    stop: Section | None = None
     arriving: Section
     during: Section
     aggression: Section
@@ -239,12 +254,20 @@ class Guidance(_Model):
     agencies: Section
     attendance: Section
 
+    def items(self, name: str) -> list[Item]:
+        """The items of one section (none for an optional section the policy leaves out)."""
+        section: Section | None = getattr(self, name)
+        return section.items if section else []
+
 
 class Policy(_Model):
     """A school's whole home-visit policy."""
 
     #: Written by whoever maintains the policy; shown in the handbook footer.
     version: Title
+    #: When the policy was last reviewed, and when it is next due for review (shown in the handbook).
+    reviewed: date | None = None
+    review_by: date | None = None
     school: School = School()
     reasons: Annotated[list[Reason], Field(min_length=1)]
     #: What to offer instead of a visit.
@@ -258,7 +281,7 @@ class Policy(_Model):
     @model_validator(mode="after")
     def _ids_unique(self) -> Policy:
         lists = {name: getattr(self, name) for name in ("reasons", "alternatives", "risk_factors")}
-        lists |= {f"guidance.{name}.items": getattr(self.guidance, name).items for name in Guidance.model_fields}
+        lists |= {f"guidance.{name}.items": self.guidance.items(name) for name in Guidance.model_fields}
         lists["escalation.procedure"] = self.escalation.procedure
         lists["rules.code_word"] = [self.rules.code_word] if self.rules.code_word else []
         seen: dict[str, str] = {}
@@ -270,6 +293,12 @@ class Policy(_Model):
                         f"item id {item.id!r} is used more than once ({seen[item.id]} and {where}); ids must be unique"
                     )
                 seen[item.id] = where
+        return self
+
+    @model_validator(mode="after")
+    def _review_after_reviewed(self) -> Policy:
+        if self.reviewed and self.review_by and self.review_by <= self.reviewed:
+            raise Misplaced(("review_by",), "must be later than reviewed")
         return self
 
     @model_validator(mode="after")
@@ -292,7 +321,7 @@ class Policy(_Model):
         """Every item in the policy, in document order."""
         items: list[Item] = [*self.reasons, *self.alternatives, *self.risk_factors]
         for name in Guidance.model_fields:
-            items.extend(getattr(self.guidance, name).items)
+            items.extend(self.guidance.items(name))
         items.extend(self.escalation.procedure)
         if self.rules.code_word:
             items.append(self.rules.code_word)
