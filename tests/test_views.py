@@ -213,3 +213,24 @@ def test_a_missing_csrf_token_is_refused(tmp_path: Any) -> None:
     assert count(app) == 0
     response = client.post("/home-visits/1/decide", data={"cancel": "Cancel"})
     assert response.status_code in (400, 404)
+
+
+def test_two_people_saving_at_the_same_moment_get_a_409_that_says_so(
+    app: Flask, login: Any, create_visit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The version column stops the second of two simultaneous saves (StaleDataError): a page that says
+    what happened, in the portal's layout, never a 500."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from home_visits import services
+
+    visit = create_visit(state_="submitted")
+
+    def raced(*_args: Any, **_kwargs: Any) -> None:
+        raise StaleDataError("UPDATE statement on table 'home_visits_visit' expected to update 1 row(s); 0 were matched.")
+
+    monkeypatch.setattr(services, "decide", raced)
+    response = login("alex").post(f"/home-visits/{visit.id}/decide",
+                                  data={"authorise": "Authorise", "version": str(visit.version)})
+    assert response.status_code == 409
+    assert "Someone else changed this visit at the same moment" in response.get_data(as_text=True)

@@ -14,7 +14,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import Conflict
+from werkzeug.exceptions import Conflict, HTTPException
 
 from . import config, db, errors, headers, links
 from .directory import AttributeDirectory, Directory
@@ -159,7 +159,7 @@ def _changed_meanwhile(error: StaleDataError) -> Response:
     page = errors.render_error(Conflict(
         "Someone else changed this visit at the same moment. Open it again to see what they did, then try again."
     ))
-    return page if isinstance(page, Response) else page.get_response()
+    return page.get_response() if isinstance(page, HTTPException) else page
 
 
 def _add_security_headers(response: Response) -> Response:

@@ -115,13 +115,19 @@ def planner(url: str, lead: str, numbers: list[int], done: queue.Queue[int], tal
         client.close()
 
 
+def seen_version(page: str) -> str:
+    """The plan version the visit page shows, which a decision must carry."""
+    found = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    return found[1] if found else ""
+
+
 def authorise(client: Client, visit_id: int, tally: Tally, what: str = "POST authorise") -> int:
     page = timed(tally, "GET visit", lambda: client.get(f"/home-visits/{visit_id}"))
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
     if page.status != 200 or not token:
         tally.errors.append(f"visit {visit_id}: the page answered {page.status}")
         return page.status
-    form = {"csrf_token": token[1], "comment": "", "authorise": "Authorise"}
+    form = {"csrf_token": token[1], "version": seen_version(page.body), "comment": "", "authorise": "Authorise"}
     reply = timed(tally, what, lambda: client.post(f"/home-visits/{visit_id}/decide", form))
     return int(reply.status)
 
@@ -148,13 +154,15 @@ def racer(url: str, ids: list[int], barrier: threading.Barrier, tally: Tally, an
             token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
             assert token, f"no form on visit {visit_id}"
             barrier.wait(timeout=REQUEST_TIMEOUT)
-            form = {"csrf_token": token[1], "comment": "", "authorise": "Authorise"}
+            form = {"csrf_token": token[1], "version": seen_version(page.body), "comment": "",
+                    "authorise": "Authorise"}
             reply = timed(tally, "POST authorise (race)",
                           lambda v=visit_id, f=form: client.post(f"/home-visits/{v}/decide", f))
             answers.append((visit_id, reply.status))
             if reply.status not in (302, 409):
                 tally.errors.append(f"race on {visit_id}: {reply.status} {reply.body[:300]}")
-            elif reply.status == 409 and not re.search(r"authorised|changed this visit", reply.body):
+            elif reply.status == 409 and not re.search(r"authorised|changed this visit|changed since you opened it",
+                                                       reply.body):
                 tally.errors.append(f"race on {visit_id}: a 409 that does not say why: {reply.body[:300]}")
     except Exception as error:
         tally.errors.append(f"racer: {error!r}")
