@@ -16,7 +16,7 @@ import pytest
 import vobject
 from ical.calendar_stream import IcsCalendarStream
 
-from home_visits.calendar import FeedEvent, Staff, build_feed, description, observances, summary
+from home_visits.calendar.ical import FeedEvent, Staff, build_feed, description, observances, summary
 
 UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")

@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 
 from home_visits.extension import state
-from home_visits.links import UNSET_WARNING
+from home_visits.web.links import UNSET_WARNING
 
 from .conftest import Inbox, link_base, make_app
 

@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin
 
 from home_visits import HomeVisits, Person
-from home_visits.directory import AttributeDirectory
 from home_visits.extension import state
+from home_visits.people import AttributeDirectory
 
 from .conftest import TEST_DATABASE_URI, reset_database
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from icalendar import Calendar
 from sqlalchemy import select, text
 
-from home_visits import feed_views
+from home_visits.calendar import service as feed_views
 from home_visits.extension import RedactFeedTokens, state
 from home_visits.models import FeedToken
 
@@ -175,7 +175,7 @@ def test_feed_tokens_table_holds_hashes(app: Flask, login: Any) -> None:
 def test_the_window_runs_30_days_back_to_365_ahead(app: Flask, create_visit: Any, clock: Any) -> None:
     from datetime import timedelta
 
-    from home_visits import feeds
+    from home_visits.calendar import service as feeds
 
     start = create_visit(state_="authorised").starts_at
     window = feeds.Window()

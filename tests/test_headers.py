@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from home_visits import headers
-from home_visits.headers import DEFAULTS, security_headers
+import home_visits
+from home_visits.web.guards import DEFAULTS, security_headers
 
 from .conftest import make_app
 
-PLUGIN_TEMPLATES = Path(headers.__file__).with_name("templates")
-DEMO_TEMPLATES = Path(headers.__file__).parent.parent / "demo_portal" / "templates"
+PLUGIN_TEMPLATES = Path(home_visits.__file__).with_name("templates")
+DEMO_TEMPLATES = Path(home_visits.__file__).parent.parent / "demo_portal" / "templates"
 
 
 def directives(csp: str) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """A record is read only by those who may: a marker planted in every field of a visit record (its actions,
 corrections, confirmation and incident too) is looked for on every page, as every role. It may appear only
-where :func:`home_visits.workflow.reads_record` allows; everyone else sees at most that something exists.
+where :func:`home_visits.plans.workflow.reads_record` allows; everyone else sees at most that something exists.
 
 :data:`CONTENT` is the route x role matrix's content dimension: for each page and role, which record fields
 may appear.
@@ -17,10 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from home_visits import recording, services
 from home_visits.extension import state
 from home_visits.models import RecordAction, Visit
+from home_visits.plans import service as services
 from home_visits.records import Action, RecordData
+from home_visits.records import service as recording
 
 from .conftest import USERS, User, make_app, valid_plan
 

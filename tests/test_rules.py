@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from home_visits.plans.rules import REQUIRED_TO_SUBMIT, check_plan, is_evening
 from home_visits.policy import Policy, load_policy
-from home_visits.rules import REQUIRED_TO_SUBMIT, check_plan, is_evening
 
 from .conftest import NOW, valid_plan
 

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from home_visits import escalation
 from home_visits.extension import state
 from home_visits.models import Alert, AuditEntry, Visit
+from home_visits.safety import sweep as escalation
 
 from .conftest import Inbox, free_port, link_base
 from .test_feed import new_link
@@ -243,7 +243,7 @@ def test_two_sweeps_at_once_send_one_email_per_tier(app: Flask, login: Any, crea
 
     def run() -> None:
         with app.app_context():
-            from home_visits.views import mail_context
+            from home_visits.web.context import mail_context
 
             with state(app).sessions() as session:
                 start.wait()

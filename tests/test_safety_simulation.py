@@ -23,10 +23,10 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import select
 
-from home_visits import safety
 from home_visits.cli import home_visits_cli
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
+from home_visits.safety import rules as safety
 
 from .conftest import DEPLOYED, free_port, make_app
 

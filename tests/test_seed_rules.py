@@ -5,22 +5,23 @@ considered, and child-protection and distress plans asked of the DSL first."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import re
-
 import pytest
 from flask import Flask
 
-from home_visits import handbook, notices, services
-from home_visits.directory import Person
-from home_visits.escalation import Context
+from home_visits import handbook
 from home_visits.extension import state
+from home_visits.mail import notices
+from home_visits.mail.context import Context
+from home_visits.people import Person
+from home_visits.plans import service as services
+from home_visits.plans.rules import check_plan, is_evening
 from home_visits.policy import load_policy
 from home_visits.policy.loader import PolicyError
-from home_visits.rules import check_plan, is_evening
 
 from .conftest import NOW, valid_plan
 from .test_records import record_form

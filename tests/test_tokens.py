@@ -19,7 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from home_visits import feed_views, feeds
+from home_visits.calendar import service as feeds
+from home_visits.calendar import views as feed_views
 from home_visits.extension import state
 from home_visits.models import Base
 

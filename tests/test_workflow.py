@@ -9,10 +9,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from home_visits import services, workflow
-from home_visits.directory import Person
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
+from home_visits.people import Person
+from home_visits.plans import service as services
+from home_visits.plans import workflow
 
 from .conftest import USERS
 

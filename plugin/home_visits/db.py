@@ -1,7 +1,13 @@
-"""The plugin's own database: engine, sessions and migrations."""
+"""The plugin's own database: engine, sessions, migrations, and the one place a unit of work commits.
+
+Services add and change rows and never commit; the view or the command that started the work wraps it in
+:func:`unit_of_work`, which commits when the block ends and rolls back when it raises.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +67,14 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit what the block did to ``session``; roll it all back if the block raises (and re-raise)."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
