@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from home_visits.plans import service as services
 from home_visits.extension import state
 from home_visits.models import Visit
+from home_visits.plans import service as services
 from home_visits.plans.rules import Plan
 
 

@@ -79,11 +79,15 @@ def as_html(text: str) -> Markup:
     return Markup("\n".join("<p>" + "<br>\n".join(line(x) for x in p.splitlines()) + "</p>" for p in paragraphs))
 
 
+def render_part(context: Context, name: str, **values: Any) -> str:
+    """The text of ``home_visits/emails/<name>.txt`` (a part of an email, such as one visit of the digest)."""
+    return context.templates(f"home_visits/emails/{name}.txt").render(**values)
+
+
 def render(context: Context, name: str, **values: Any) -> Email:
     """The email ``home_visits/emails/<name>``: its subject (``<name>.subject.txt``, on one line), plain
     text (``<name>.txt``) and HTML (``<name>.html``, given the text as ``body``)."""
-    def one(suffix: str, **more: Any) -> str:
-        return context.templates(f"home_visits/emails/{name}{suffix}").render(**values, **more)
-
-    text = one(".txt")
-    return Email(" ".join(one(".subject.txt").split()), text, one(".html", text=text, body=as_html(text)))
+    text = render_part(context, name, **values)
+    subject = render_part(context, f"{name}.subject", **values)
+    page = context.templates(f"home_visits/emails/{name}.html").render(**values, text=text, body=as_html(text))
+    return Email(" ".join(subject.split()), text, page)

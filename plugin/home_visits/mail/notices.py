@@ -8,11 +8,10 @@ initials only. People who turned plan emails off are left out; safety alerts nev
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from ..models import Notice, NoticeMention, Preference, Visit
 from ..people import Person
 from ..plans import workflow
 from . import outbox
-from .context import Context
+from .context import Context, Email, render, render_part
 from .smtp import MailError
 
 
@@ -47,25 +46,14 @@ def wanting(session: Session, people: Iterable[Person | None]) -> list[str]:
     return list(dict.fromkeys(p.email for p in people if p.id not in off))
 
 
-def as_html(text: str) -> str:
-    """The plain text as simple HTML: paragraphs, line breaks, and links that can be clicked."""
-    def line(raw: str) -> str:
-        escaped = html.escape(raw)
-        return re.sub(r"(https?://\S+)", r'<a href="\1">\1</a>', escaped)
-
-    paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    body = "\n".join("<p>" + "<br>\n".join(line(x) for x in p.splitlines()) + "</p>" for p in paragraphs)
-    return f'<!doctype html><html lang="en"><body style="font-family: sans-serif">\n{body}\n</body></html>'
-
-
-def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], subject: str, text: str,
+def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], email: Email,
           now: datetime) -> int | None:
     """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one)."""
     if not to:
         return None
     return outbox.insert_once(
-        session, Notice, unique=["key"], key=key, visit_id=visit.id if visit else None, to=to, subject=subject,
-        text=text, html=as_html(text), created_at=now, status="pending", attempts=0, last_error="",
+        session, Notice, unique=["key"], key=key, visit_id=visit.id if visit else None, to=to, subject=email.subject,
+        text=email.text, html=email.html, created_at=now, status="pending", attempts=0, last_error="",
     )
 
 
@@ -75,25 +63,23 @@ def _visiting(visit: Visit, context: Context) -> list[Person]:
     return [p for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
 
 
-def _facts(visit: Visit, context: Context) -> list[str]:
+def _facts(visit: Visit, context: Context) -> dict[str, Any]:
+    """What every plan email says about the plan (``emails/_plan_facts.txt``), and the link to it."""
     policy = context.policy
     zone = policy.zone
     reason = policy.reason(visit.reason)
-    start = visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet"
-    back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
     staff = [p.name for p in _visiting(visit, context)]
     risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
-    return [
-        f"Pupil: {visit.pupil_initials}",
-        f"When: {start} to {back}",
-        f"Reason: {reason.title if reason else visit.reason_other or 'other'}",
-        f"Staff: {' + '.join(staff) if staff else visit.lead_id}",
-        f"Risk flags: {'; '.join(risks) if risks else 'none ticked'}",
-    ]
-
-
-def _day(visit: Visit, context: Context) -> str:
-    return visit.starts_at.astimezone(context.policy.zone).strftime("%a %d %b") if visit.starts_at else "undated"
+    return {
+        "visit": visit,
+        "start": visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet",
+        "back": visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?",
+        "reason": reason.title if reason else visit.reason_other or "other",
+        "staff": " + ".join(staff) if staff else visit.lead_id,
+        "risks": "; ".join(risks) if risks else "none ticked",
+        "day": visit.starts_at.astimezone(zone).strftime("%a %d %b") if visit.starts_at else "undated",
+        "link": context.link(visit.id),
+    }
 
 
 def asked(visit: Visit, context: Context) -> list[Person]:
@@ -112,40 +98,25 @@ def asked(visit: Visit, context: Context) -> list[Person]:
 
 def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
     """To the approvers asked to decide it: a plan is waiting for them."""
-    approvers = asked(visit, context)
-    text = "\n".join(["A home visit plan is waiting for your decision.", "", *_facts(visit, context), "",
-                      f"Open the plan: {context.link(visit.id)}"])
-    return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit, to=wanting(session, approvers),
-                 subject=f"Plan to authorise: home visit {_day(visit, context)}, {visit.pupil_initials}",
-                 text=text, now=now)
+    return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, asked(visit, context)),
+                 email=render(context, "plan_submitted", **_facts(visit, context)), now=now)
 
 
 def plan_decided(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
     """To the lead and the second member of staff: authorised, or declined with the reason."""
-    find = context.directory.find
     word = "authorised" if visit.state == workflow.AUTHORISED else "declined"
-    decider = find(visit.authorised_by or "") if word == "authorised" else None
-    lines = [f"Your home visit plan has been {word}.", "", *_facts(visit, context)]
-    if word == "declined":
-        lines += ["", f"Why: {visit.decline_reason}",
-                  "Change the plan and submit it again if the visit is still needed."]
-    elif decider:
-        lines += ["", f"Authorised by {decider.name}. Check out in the portal when you set off."]
-    lines += ["", f"The plan: {context.link(visit.id)}"]
+    decider = context.directory.find(visit.authorised_by or "") if word == "authorised" else None
+    email = render(context, "plan_decided", word=word, decider=decider, **_facts(visit, context))
     return queue(session, key=f"{word}-{visit.id}-{visit.sequence}", visit=visit,
-                 to=wanting(session, _visiting(visit, context)),
-                 subject=f"Plan {word}: home visit {_day(visit, context)}, {visit.pupil_initials}",
-                 text="\n".join(lines), now=now)
+                 to=wanting(session, _visiting(visit, context)), email=email, now=now)
 
 
 def plan_sent_back(session: Session, visit: Visit, context: Context, now: datetime, approver_id: str) -> int | None:
     """To the approver who authorised it: the time, address or staff changed, so it needs deciding again."""
-    text = "\n".join(["A plan you authorised has changed its time, address or staff, so it needs your",
-                      "decision again.", "", *_facts(visit, context), "", f"Open the plan: {context.link(visit.id)}"])
     return queue(session, key=f"sent-back-{visit.id}-{visit.sequence}", visit=visit,
                  to=wanting(session, [context.directory.find(approver_id)]),
-                 subject=f"Changed plan to authorise again: home visit {_day(visit, context)}, {visit.pupil_initials}",
-                 text=text, now=now)
+                 email=render(context, "plan_sent_back", **_facts(visit, context)), now=now)
 
 
 def school_days_ahead(day: date, count: int) -> date:
@@ -166,13 +137,9 @@ def reminders(session: Session, context: Context, now: datetime) -> int:
                                                   Visit.starts_at < until).order_by(Visit.starts_at)).all()
     queued = 0
     for visit in waiting:
-        approvers = asked(visit, context)
-        text = "\n".join(["Reminder: this home visit is coming up and its plan still has no decision.", "",
-                          *_facts(visit, context), "", f"Open the plan: {context.link(visit.id)}"])
         queued += queue(session, key=f"remind-{visit.id}-{today.isoformat()}", visit=visit,
-                        to=wanting(session, approvers), text=text, now=now,
-                        subject=f"Reminder: plan to authorise, home visit {_day(visit, context)}, "
-                                f"{visit.pupil_initials}") is not None
+                        to=wanting(session, asked(visit, context)),
+                        email=render(context, "reminder", **_facts(visit, context)), now=now) is not None
     return queued
 
 
@@ -187,26 +154,22 @@ def digest(session: Session, context: Context, now: datetime) -> int | None:
     ).order_by(Visit.starts_at)).all()
     if not visits:
         return None
-    lines = [f"Home visits today, {today:%A %d %B %Y}:", ""]
-    about: dict[int, list[str]] = {}
+    about: dict[int, str] = {}
     for visit in visits:
-        staff = " + ".join(p.name for p in _visiting(visit, context))
         contact = find(visit.contact_id or "")
-        about[visit.id] = [
-            f"{visit.starts_at.astimezone(zone):%H:%M}-{visit.expected_return.astimezone(zone):%H:%M}  {staff}"
-            + ("" if visit.state != workflow.SUBMITTED else "  (NOT YET AUTHORISED)"),
-            f"  {' '.join(visit.address.split())} {visit.postcode}",
-            f"  Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
-            f"  {context.link(visit.id)}",
-        ]
-        lines += [*about[visit.id], ""]
+        about[visit.id] = render_part(
+            context, "_digest_visit", visit=visit, staff=" + ".join(p.name for p in _visiting(visit, context)),
+            start=f"{visit.starts_at.astimezone(zone):%H:%M}", back=f"{visit.expected_return.astimezone(zone):%H:%M}",
+            not_authorised=visit.state == workflow.SUBMITTED, address=" ".join(visit.address.split()),
+            contact=contact, link=context.link(visit.id))
     office = [p for p in context.directory.staff() if p.has("office")]
-    notice = queue(session, key=f"digest-{today.isoformat()}", visit=None, to=wanting(session, office),
-                   subject=f"Home visits today: {len(visits)}", text="\n".join(lines), now=now)
+    email = render(context, "digest", today=f"{today:%A %d %B %Y}", visits=list(about.values()))
+    notice = queue(session, key=f"digest-{today.isoformat()}", visit=None, to=wanting(session, office), email=email,
+                   now=now)
     if notice is not None:
         for visit in visits:
             # The digest is purged with the visits it names, and each pupil's export holds its lines.
-            session.add(NoticeMention(notice_id=notice, visit_id=visit.id, text="\n".join(about[visit.id])))
+            session.add(NoticeMention(notice_id=notice, visit_id=visit.id, text=about[visit.id]))
             audit(session, visit, SYSTEM, "in_digest", now, comment="Listed in the office's morning digest")
     return notice
 

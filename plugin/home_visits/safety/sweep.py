@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from ..audit import SYSTEM, audit
 from ..db import unit_of_work
 from ..mail import outbox
-from ..mail.context import Context
+from ..mail.context import Context, Email, render
 from ..mail.smtp import MailError
 from ..models import Alert, AuditEntry, JobRun, Visit
 from ..policy import Policy
+from ..text import address_line
 from . import rules as safety
 from .service import INCIDENT_KINDS, raise_alert, watched
 
@@ -149,12 +150,12 @@ def _send_one(session: Session, alert: Alert, context: Context, now: datetime, r
         audit(session, visit, SYSTEM, "alert_stopped", now, comment=f"{alert.key}: no longer needed")
         return
     to = recipients(alert, visit, context)
-    subject, text = alert_email(alert, visit, context, now)
+    email = _alert(alert, visit, context, now)
     headers = {"X-Home-Visit-Id": str(visit.id), "X-Home-Visits-Alert": alert.key}
     try:
         if not to:
             raise MailError("no email address for " + ", ".join(alert.notify))
-        context.mailer(to, subject, text, headers=headers)
+        context.mailer(to, email.subject, email.text, html=email.html, headers=headers)
     except MailError as error:
         outbox.mark_failed(alert, error)
         result.failed += 1
@@ -167,73 +168,47 @@ def _send_one(session: Session, alert: Alert, context: Context, now: datetime, r
 
 
 def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> tuple[str, str]:
-    """Subject and plain text of an alert: who is out, where, since when, what to do. No pupil name."""
+    """Subject and plain text of an alert (``emails/alert``, or ``emails/incident`` for a record's incident)."""
+    email = _alert(alert, visit, context, now)
+    return email.subject, email.text
+
+
+def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email:
+    """The alert from its templates: who is out, where, since when, what to do. No pupil name."""
     policy, find = context.policy, context.directory.find
     zone = policy.zone
     lead = find(visit.lead_id)
-    second = find(visit.second_staff_id) if visit.second_staff_id else None
-    contact = find(visit.contact_id) if visit.contact_id else None
-    back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
-    start = visit.starts_at.astimezone(zone).strftime("%H:%M") if visit.starts_at else "?"
     who = lead.name if lead else visit.lead_id
-    never_out = visit.checked_out_at is None
+    address = address_line(visit.address, visit.postcode)
     if alert.key == "incident":
-        return _incident_email(visit, context, who)
-    if alert.key.startswith("incident-"):
-        raiser = find(alert.raised_by)
-        kind = INCIDENT_KINDS.get(alert.detail, alert.detail or "an incident")
-        headline = f"INCIDENT on a home visit now: {kind}, reported by {raiser.name if raiser else alert.raised_by}"
-        step = "Reported from the visit page as it happened."
-    elif alert.raised_by:
-        raiser = find(alert.raised_by)
-        headline = f"URGENT: alert from {raiser.name if raiser else alert.raised_by} on a home visit"
-        step = "Raised by hand."
-    elif alert.key == safety.END_OF_DAY:
-        headline = f"Still out at closing time: {who}, home visit"
-        step = "End-of-day check."
-    elif alert.key == safety.NOT_CHECKED_OUT:
-        headline = f"NOT CHECKED OUT: {who}, home visit due to start at {start}"
-        step = ("Nobody has checked out for this visit. Ring them: if it is not going ahead, they press "
-                "\"Not going ahead\" on the visit page; if they went, they check out now.")
-    else:
-        headline = f"OVERDUE: {who}, home visit, expected back {back}" + (" (never checked out)" if never_out else "")
-        step = f"Escalation step {int(alert.key[5:]) + 1} of {len(policy.escalation.tiers)}."
-    lines = [headline, step, ""]
-    for label, person in (("Lead", lead), ("Second member of staff", second)):
-        if person:
-            lines.append(f"{label}: {person.name}, phone {person.phone or 'not known'}")
+        day = visit.starts_at.astimezone(zone).strftime("%d %b %Y") if visit.starts_at else "?"
+        return render(context, "incident", visit=visit, who=who, day=day, address=address, link=context.link(visit.id))
+    raiser = find(alert.raised_by) if alert.raised_by else None
+
+    def hour(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%H:%M") if moment else "?"
+
     overdue = safety.minutes_overdue(visit, policy, now) if safety.is_overdue(visit, policy, now) else 0
-    lines += [
-        f"Address: {' '.join(visit.address.split())} {visit.postcode}".rstrip(),
-        f"Due to start: {start}; checked out: " + ("not yet" if never_out else
-                                                   visit.checked_out_at.astimezone(zone).strftime("%H:%M")),
-        f"Expected back: {back}" + (f"; {overdue} minutes overdue now" if overdue else ""),
-        f"Responsible contact: {contact.name if contact else '-'}, {visit.contact_phone}",
-        "",
-        "What to do, in order:",
-    ]
-    lines += [f"{n}. {step.title}: {step.text}" for n, step in enumerate(policy.escalation.procedure, 1)]
-    lines += ["", "If anyone is in danger, call 999 now.", "", f"The visit: {context.link(visit.id)}",
-              "Open it and press \"I'm handling this\" so others know; it stops further escalation emails."]
-    return headline, "\n".join(lines)
+    return render(
+        context, "alert", visit=visit, kind=_kind(alert), who=who, lead=lead, address=address,
+        second=find(visit.second_staff_id) if visit.second_staff_id else None,
+        contact=find(visit.contact_id) if visit.contact_id else None,
+        raiser=raiser.name if raiser else alert.raised_by,
+        incident_kind=INCIDENT_KINDS.get(alert.detail, alert.detail or "an incident"),
+        start=hour(visit.starts_at), back=hour(visit.expected_return), never_out=visit.checked_out_at is None,
+        checked_out=hour(visit.checked_out_at) if visit.checked_out_at else "", minutes_overdue=overdue,
+        step_number=int(alert.key[5:]) + 1 if alert.key.startswith("tier-") else 0,
+        tiers=len(policy.escalation.tiers), procedure=policy.escalation.procedure, link=context.link(visit.id),
+    )
 
 
-def _incident_email(visit: Visit, context: Context, who: str) -> tuple[str, str]:
-    """The incident report email: which visit, what kind, and a link (details stay in the portal)."""
-    zone = context.policy.zone
-    day = visit.starts_at.astimezone(zone).strftime("%d %b %Y") if visit.starts_at else "?"
-    headline = f"INCIDENT reported on a home visit: {who}, {day}"
-    lines = [
-        headline,
-        "Reported on the visit record.",
-        "",
-        f"Lead: {who}",
-        f"Address: {' '.join(visit.address.split())} {visit.postcode}".rstrip(),
-        "",
-        "Read what happened and follow it up in the portal (details are kept there, not in email):",
-        context.link(visit.id),
-    ]
-    return headline, "\n".join(lines)
+def _kind(alert: Alert) -> str:
+    """Which alert it is, as the templates tell them apart."""
+    if alert.key.startswith("incident-"):
+        return "incident_now"
+    if alert.raised_by:
+        return "manual"
+    return {safety.END_OF_DAY: "end_of_day", safety.NOT_CHECKED_OUT: "not_checked_out"}.get(alert.key, "overdue")
 
 
 def record_run(session: Session, name: str, now: datetime, summary: str) -> None:
