@@ -24,11 +24,13 @@ from ..policy import Policy
 from ..web.fields import (
     MultiCheckboxField,
     date_window,
+    from_form,
     options,
     plain_text,
     single_line,
     strip_text,
     text_field,
+    to_form,
     within,
 )
 from .rules import Plan
@@ -121,42 +123,12 @@ class PlanForm(FlaskForm):
     def to_plan(self, policy: Policy) -> Plan:
         """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""
         day: date | None = self.date.data
-        return Plan(
-            pupil=self.pupil.data or "",
-            pupil_ref=self.pupil_ref.data or "",
-            address=self.address.data or "",
-            postcode=self.postcode.data or "",
-            reason=self.reason.data or "",
-            reason_other=self.reason_other.data or "",
-            purpose=self.purpose.data or "",
-            starts_at=_moment(day, self.start_time.data, policy),
-            expected_return=_moment(day, self.return_time.data, policy),
-            second_staff_id=self.second_staff_id.data or None,
-            alone_reason=self.alone_reason.data or "",
-            contact_id=self.contact_id.data or None,
-            contact_phone=self.contact_phone.data or "",
-            family_agreed=self.family_agreed.data or "",
-            appointment=self.appointment.data or "",
-            unannounced_reason=self.unannounced_reason.data or "",
-            travel=self.travel.data or "",
-            language_needs=self.language_needs.data or "",
-            agencies=self.agencies.data or "",
-            risk_factors=list(self.risk_factors.data or []),
-            risk_notes=self.risk_notes.data or "",
-            alternatives=list(self.alternatives.data or []),
-            alternatives_notes=self.alternatives_notes.data or "",
-            checklist=list(self.checklist.data or []),
-        )
+        return from_form(self, Plan, starts_at=_moment(day, self.start_time.data, policy),
+                         expected_return=_moment(day, self.return_time.data, policy))
 
     def fill(self, plan: Plan, policy: Policy) -> None:
         """Show a stored plan in the form (times back in the school's zone)."""
-        for name in ("pupil", "pupil_ref", "address", "postcode", "reason", "reason_other", "purpose",
-                     "alone_reason", "contact_phone", "family_agreed", "appointment", "unannounced_reason",
-                     "travel", "language_needs", "agencies",
-                     "risk_factors", "risk_notes", "alternatives", "alternatives_notes", "checklist"):
-            getattr(self, name).data = getattr(plan, name)
-        self.second_staff_id.data = plan.second_staff_id or ""
-        self.contact_id.data = plan.contact_id or ""
+        to_form(self, plan, Plan)
         if plan.starts_at:
             local = plan.starts_at.astimezone(policy.zone)
             self.date.data, self.start_time.data = local.date(), local.time()

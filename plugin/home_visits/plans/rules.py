@@ -6,42 +6,70 @@ so staff can fix a plan in one go.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from ..errors import Problem
 from ..policy import Policy
 
 
+def _part(default: Any = "", *, judged: bool = True, calendar: bool = False, copied: bool = False) -> Any:
+    """A plan field, declared once with what it takes part in: ``judged`` (the approver judged it: a change
+    sends an authorised plan back), ``calendar`` (an event shows it: a change raises its SEQUENCE) and
+    ``copied`` ("plan another visit like this" copies it)."""
+    roles = {"judged": judged, "calendar": calendar, "copied": copied}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=roles)
+    return field(default=default, metadata=roles)
+
+
 @dataclass
 class Plan:
-    """The editable part of a visit plan, as staff fill it in."""
+    """The editable part of a visit plan, as staff fill it in. Each field is declared here once: the
+    model's column, the form's field and the template carry the same name; the sets below derive from it."""
 
-    pupil: str = ""
-    pupil_ref: str = ""
-    address: str = ""
-    postcode: str = ""
-    reason: str = ""
-    reason_other: str = ""
-    purpose: str = ""
-    starts_at: datetime | None = None
-    expected_return: datetime | None = None
-    lead_id: str = ""
-    second_staff_id: str | None = None
-    alone_reason: str = ""
-    contact_id: str | None = None
-    contact_phone: str = ""
-    family_agreed: str = ""
-    appointment: str = ""
-    unannounced_reason: str = ""
-    travel: str = ""
-    language_needs: str = ""
-    agencies: str = ""
-    risk_factors: list[str] = field(default_factory=list)
-    risk_notes: str = ""
-    alternatives: list[str] = field(default_factory=list)
-    alternatives_notes: str = ""
-    checklist: list[str] = field(default_factory=list)
+    pupil: str = _part(calendar=True, copied=True)
+    pupil_ref: str = _part(judged=False)
+    address: str = _part(calendar=True, copied=True)
+    postcode: str = _part(calendar=True, copied=True)
+    reason: str = _part(calendar=True, copied=True)
+    reason_other: str = _part(calendar=True, copied=True)
+    purpose: str = _part()
+    starts_at: datetime | None = _part(None, calendar=True)
+    expected_return: datetime | None = _part(None, calendar=True)
+    lead_id: str = _part(calendar=True)
+    second_staff_id: str | None = _part(None, calendar=True, copied=True)
+    alone_reason: str = _part()
+    contact_id: str | None = _part(None, calendar=True, copied=True)
+    contact_phone: str = _part(calendar=True, copied=True)
+    family_agreed: str = _part()
+    appointment: str = _part()
+    unannounced_reason: str = _part()
+    travel: str = _part()
+    language_needs: str = _part(copied=True)
+    agencies: str = _part(copied=True)
+    risk_factors: list[str] = _part([], calendar=True)
+    risk_notes: str = _part()
+    alternatives: list[str] = _part([])
+    alternatives_notes: str = _part()
+    checklist: list[str] = _part([])
+
+
+def plan_fields(role: str | None = None) -> tuple[str, ...]:
+    """The plan's fields in order; with ``role`` (judged, calendar, copied), those that take part in it."""
+    return tuple(f.name for f in fields(Plan) if role is None or f.metadata[role])
+
+
+#: Every plan field, as the model, the form and the template name it.
+PLAN_FIELDS = plan_fields()
+#: Plan fields whose change sends an authorised plan back for authorisation: everything the approver
+#: judged (who, where, when, why, contact, consent, alternatives, risks, travel, checklist).
+REAUTHORISE_FIELDS = frozenset(plan_fields("judged"))
+#: Plan fields a calendar event shows: a change to any of them raises the event's SEQUENCE.
+CALENDAR_FIELDS = frozenset(plan_fields("calendar"))
+#: What "plan another visit like this" copies; dates, checklist and risks are for the new visit to decide.
+COPIED = plan_fields("copied")
 
 
 #: Fields a plan cannot be submitted without, with the message shown beside each.

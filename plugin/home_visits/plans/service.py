@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select, union
@@ -17,10 +16,7 @@ from ..policy import Policy
 from ..safety import rules as safety
 from ..text import address_key, initials, normalise_postcode, normalise_ref, search_key
 from . import workflow
-from .rules import Plan, check_plan
-
-PLAN_FIELDS = tuple(f.name for f in fields(Plan))
-
+from .rules import CALENDAR_FIELDS, PLAN_FIELDS, REAUTHORISE_FIELDS, Plan, check_plan
 
 #: States whose plans the rules hold to on every save (drafts and declined plans are still being written).
 CHECKED = frozenset({workflow.SUBMITTED, workflow.AUTHORISED})
@@ -75,10 +71,10 @@ def update_visit(
     if changed and visit.state in CHECKED:
         check(session, visit, policy, now, check_start="starts_at" in changed)
     if changed:
-        moved(session, visit, now, shown=bool(workflow.CALENDAR_FIELDS.intersection(changed)))
+        moved(session, visit, now, shown=bool(CALENDAR_FIELDS.intersection(changed)))
         audit(session, visit, actor, "edited", now, from_state=visit.state, to_state=visit.state, changes=changed,
               visit_version=visit.version)
-        judged = [name for name in changed if name in workflow.REAUTHORISE_FIELDS]
+        judged = [name for name in changed if name in REAUTHORISE_FIELDS]
         if visit.state == workflow.AUTHORISED and judged:
             step = workflow.transition(visit, "send_back", actor, authorisers=())
             visit.authorised_by = visit.authorised_at = None

@@ -34,7 +34,7 @@ from ..web.visit import FamilyActions, family_actions, show_visit
 from . import service as services
 from . import workflow
 from .forms import FIELD_FOR_PLAN, DecisionForm, PlanForm
-from .rules import Plan, is_evening
+from .rules import COPIED, Plan, is_evening
 
 
 def my_visits() -> str:
@@ -100,11 +100,6 @@ def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
     if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
         abort(403)
     return _plan_form(me, visit)
-
-
-#: What "plan another visit like this" copies; dates, checklist and risks are for the new visit to decide.
-COPIED = ("pupil", "address", "postcode", "reason", "reason_other", "second_staff_id", "contact_id",
-          "contact_phone", "language_needs", "agencies")
 
 
 def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) -> Response | tuple[str, int] | str:

@@ -52,19 +52,6 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 #: States in which the lead may still edit the plan.
 EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
 
-#: Plan fields whose change sends an authorised plan back for authorisation: everything the approver
-#: judged (who, where, when, why, contact, consent, alternatives, risks, travel, checklist).
-REAUTHORISE_FIELDS = frozenset({
-    "pupil", "address", "postcode", "reason", "reason_other", "purpose", "starts_at", "expected_return",
-    "lead_id", "second_staff_id", "alone_reason", "contact_id", "contact_phone", "family_agreed",
-    "appointment", "unannounced_reason", "travel", "language_needs", "agencies", "risk_factors", "risk_notes",
-    "alternatives", "alternatives_notes", "checklist",
-})
-
-#: Plan fields a calendar event shows: a change to any of them raises the event's SEQUENCE.
-CALENDAR_FIELDS = frozenset({"starts_at", "expected_return", "address", "postcode", "lead_id", "second_staff_id",
-                             "reason", "reason_other", "pupil", "contact_id", "contact_phone", "risk_factors"})
-
 #: How the history names a changed plan field (others: the field's name in words).
 FIELD_WORDS = {"starts_at": "start time", "expected_return": "expected return", "second_staff_id": "second staff",
                "contact_id": "responsible contact", "lead_id": "lead"}

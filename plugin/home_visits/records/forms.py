@@ -23,7 +23,17 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..clock import utc_at_school
-from ..web.fields import MultiCheckboxField, options, plain_text, single_line, strip_text, text_field, within
+from ..web.fields import (
+    MultiCheckboxField,
+    from_form,
+    options,
+    plain_text,
+    single_line,
+    strip_text,
+    text_field,
+    to_form,
+    within,
+)
 from .rules import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, Action, RecordData
 
 #: Blank rows offered for people, observations and actions (blank ones are ignored).
@@ -106,33 +116,18 @@ class RecordForm(FlaskForm):
         def moment(at: time | None) -> datetime | None:
             return utc_at_school(self.day.data, at, zone)
 
-        return RecordData(
-            outcome=self.outcome.data or "",
-            setting=self.setting.data or "",
-            started_at=moment(self.started.data),
-            ended_at=moment(self.ended.data),
+        return from_form(
+            self, RecordData, started_at=moment(self.started.data), ended_at=moment(self.ended.data),
             present=[{"name": r.form.name.data, "relationship": r.form.relationship.data or "",
                       "agreed": r.form.agreed.data != "no"} for r in self.present if r.form.name.data],
-            points=self.points.data or "",
-            child_voice=self.child_voice.data or "",
-            parents_views=self.parents_views.data or "",
-            agreements=self.agreements.data or "",
-            concerns=self.concerns.data or "",
             observations=[{"kind": r.form.kind.data, "text": r.form.text.data}
                           for r in self.observations if r.form.text.data],
-            safeguarding=self.safeguarding.data or "",
-            safeguarding_where=self.safeguarding_where.data or "",
-            incident_kinds=list(self.incident_kinds.data or []),
-            incident_details=self.incident_details.data or "",
-            reflection=self.reflection.data or "",
             actions=[Action(r.form.what.data, r.form.owner.data or "", r.form.due.data)
                      for r in self.actions if r.form.what.data],
         )
 
     def fill(self, data: RecordData, zone: Any, default_day: date | None) -> None:
-        for name in ("outcome", "setting", "points", "child_voice", "parents_views", "agreements", "concerns",
-                     "safeguarding", "safeguarding_where", "incident_kinds", "incident_details", "reflection"):
-            getattr(self, name).data = getattr(data, name)
+        to_form(self, data, RecordData)
         start = data.started_at.astimezone(zone) if data.started_at else None
         self.day.data = start.date() if start else default_day
         self.started.data = start.time() if start else None

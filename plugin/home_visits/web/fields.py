@@ -1,13 +1,15 @@
 """What every form of the plugin shares: one-line and plain-text checks, checkbox lists, choices, the
-date window a form may name, and the version a form was opened at (Flask-WTF for CSRF)."""
+date window a form may name, the version a form was opened at, and the one mapping between a form and
+the dataclass it edits (``Plan``, ``RecordData``): same-named fields are copied, never listed by hand."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import MISSING, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from wtforms import SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
+from wtforms import FieldList, SelectMultipleField, StringField, TextAreaField, ValidationError, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -69,3 +71,29 @@ def text_field(limit: int, *, lines: bool = False, **kwargs: Any) -> Any:
     return cls(validators=[*checks, plain_text if lines else single_line], filters=[strip_text], **kwargs)
 
 
+
+
+T = TypeVar("T")
+
+
+def _same_named(form: Any, cls: type) -> list[Any]:
+    """The dataclass fields the form has a plain field of the same name for (row groups are mapped by hand)."""
+    return [f for f in fields(cls) if f.name in form and not isinstance(form[f.name], FieldList)]
+
+
+def from_form(form: Any, cls: type[T], **by_hand: Any) -> T:
+    """A ``cls`` from the form's same-named fields: an empty answer becomes the field's default (``""``,
+    ``None`` or an empty list); ``by_hand`` gives the rest (times in the school's zone, rows)."""
+    values = {}
+    for f in _same_named(form, cls):
+        if f.name not in by_hand:
+            data = form[f.name].data
+            values[f.name] = list(data or []) if f.default is MISSING else data or f.default
+    return cls(**values, **by_hand)
+
+
+def to_form(form: Any, source: Any, cls: type) -> None:
+    """Show ``source`` (a ``cls``) in the form's same-named fields; ``None`` shows as no choice made."""
+    for f in _same_named(form, cls):
+        value = getattr(source, f.name)
+        form[f.name].data = "" if value is None else value
