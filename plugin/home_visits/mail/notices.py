@@ -177,11 +177,7 @@ def digest(session: Session, context: Context, now: datetime) -> int | None:
 def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Sent:
     """Send every notice this sender can claim (or just ``only``); each send or failure is audited."""
     result = Sent()
-    for notice_id in outbox.waiting(session, Notice, now, only=only):
-        if not outbox.claim(session, Notice, notice_id, now):
-            continue
-        notice = session.get(Notice, notice_id)
-        assert notice is not None
+    for notice in outbox.claimed(session, Notice, now, only=only):
         with unit_of_work(session):
             _send_one(session, notice, context, now, result)
     return result

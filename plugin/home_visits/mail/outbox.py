@@ -6,6 +6,7 @@ claimed with an atomic UPDATE, so overlapping runs never send the same email twi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,6 +63,15 @@ def claim(session: Session, model: Any, row_id: int, now: datetime) -> bool:
     # one starts sending, or two overlapping runs would both send the same email.
     session.commit()
     return taken
+
+
+def claimed(session: Session, model: Any, now: datetime, *, only: int | None = None) -> Iterator[Any]:
+    """Each row this sender claims in turn (oldest first; just ``only`` when given), loaded and ready to send."""
+    for row_id in waiting(session, model, now, only=only):
+        if claim(session, model, row_id, now):
+            row = session.get(model, row_id)
+            assert row is not None
+            yield row
 
 
 def mark_sent(row: Any, now: datetime) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..db import unit_of_work
@@ -133,34 +136,43 @@ def _send_incident(visit: Visit) -> None:
 
 
 def correct(visit_id: int) -> Response | tuple[str, int]:
-    me, visit, record = _written(visit_id)
-    st, session = get_state(), get_session()
+    """A correction under a submitted record (the lead or a senior leader); the original stays."""
     form = CorrectionForm()
-    if not form.validate():
-        return _show(me, visit, record, correction=form, status=400 if "csrf_token" in form.errors else 422)
-    try:
-        with unit_of_work(session):
-            recording.correct(session, visit, record, actor=me, policy=st.policy, now=st.clock(),
-                              field=form.field.data, text=form.text.data, reason=form.reason.data)
-    except WorkflowError as error:
-        form.text.errors.append(str(error))
-        return _show(me, visit, record, correction=form, status=error.status)
-    flash("Correction added. The original record is unchanged above it.")
-    return redirect(url_for("home_visits.record", visit_id=visit.id))
+
+    def add(session: Session, me: Person, visit: Visit, record: VisitRecord) -> None:
+        recording.correct(session, visit, record, actor=me, policy=get_state().policy, now=get_state().clock(),
+                          field=form.field.data, text=form.text.data, reason=form.reason.data)
+
+    return _amend(visit_id, form, add, "Correction added. The original record is unchanged above it.",
+                  errors=form.text, correction=form)
 
 
 def confirm(visit_id: int) -> Response | tuple[str, int]:
-    me, visit, record = _written(visit_id)
-    st, session = get_state(), get_session()
+    """The second member of staff confirms the record, with an optional comment."""
     form = ConfirmForm()
+
+    def sign(session: Session, me: Person, visit: Visit, record: VisitRecord) -> None:
+        recording.confirm(session, visit, record, actor=me, now=get_state().clock(), comment=form.comment.data or "")
+
+    return _amend(visit_id, form, sign, "Thank you: you have confirmed the record.", confirm=form)
+
+
+def _amend(visit_id: int, form: Any, act: Callable[..., None], done: str, *, errors: Any = None,
+           **forms: Any) -> Response | tuple[str, int]:
+    """Add to a submitted record: check ``form``, ``act`` in one unit of work, say ``done``; a refused move
+    shows its reason beside the ``errors`` field (or as an error page when there is none)."""
+    me, visit, record = _written(visit_id)
     if not form.validate():
-        return _show(me, visit, record, confirm=form, status=400 if "csrf_token" in form.errors else 422)
+        return _show(me, visit, record, status=400 if "csrf_token" in form.errors else 422, **forms)
     try:
-        with unit_of_work(session):
-            recording.confirm(session, visit, record, actor=me, now=st.clock(), comment=form.comment.data or "")
+        with unit_of_work(get_session()) as session:
+            act(session, me, visit, record)
     except WorkflowError as error:
-        abort(error.status, str(error))
-    flash("Thank you: you have confirmed the record.")
+        if errors is None:
+            abort(error.status, str(error))
+        errors.errors.append(str(error))
+        return _show(me, visit, record, status=error.status, **forms)
+    flash(done)
     return redirect(url_for("home_visits.record", visit_id=visit.id))
 
 

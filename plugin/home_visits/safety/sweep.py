@@ -115,12 +115,8 @@ def deliver(session: Session, context: Context, now: datetime, *, only: int | No
     """Send every pending or failed alert this sweep can claim (or just alert ``only``). An alert whose
     send crashed is released at once for the next run and its visit counted in ``broken``."""
     result = Result()
-    for alert_id in outbox.waiting(session, Alert, now, only=only):
-        if not outbox.claim(session, Alert, alert_id, now):
-            continue
-        alert = session.get(Alert, alert_id)
-        assert alert is not None
-        visit_id = alert.visit_id
+    for alert in outbox.claimed(session, Alert, now, only=only):
+        alert_id, visit_id = alert.id, alert.visit_id
         try:
             with unit_of_work(session):
                 _send_one(session, alert, context, now, result)
