@@ -15,8 +15,17 @@ from flask.testing import FlaskClient
 from home_visits.extension import state
 
 from . import appbuilder_portal
-from .journey import (authorise, calendar_link, controlled, csrf_token, feed_shows, file_plan, path_of,
-                      plugin_config, text)
+from .journey import (
+    authorise,
+    calendar_link,
+    controlled,
+    csrf_token,
+    feed_shows,
+    file_plan,
+    path_of,
+    plugin_config,
+    text,
+)
 
 
 @pytest.fixture

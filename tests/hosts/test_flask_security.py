@@ -15,8 +15,18 @@ from flask.testing import FlaskClient
 from home_visits.extension import state
 
 from . import security_portal
-from .journey import (authorise, calendar_link, controlled, csrf_token, feed_shows, file_plan, path_of,
-                      plugin_config, text, visit_and_record)
+from .journey import (
+    authorise,
+    calendar_link,
+    controlled,
+    csrf_token,
+    feed_shows,
+    file_plan,
+    path_of,
+    plugin_config,
+    text,
+    visit_and_record,
+)
 
 
 @pytest.fixture

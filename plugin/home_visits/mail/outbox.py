@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 #: A claim older than this belongs to a sender that died mid-send: it is retried.
@@ -19,11 +20,7 @@ STALE_CLAIM = timedelta(minutes=10)
 
 def dialect_insert(session: Session) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def insert_once(session: Session, model: Any, *, unique: list[str], **values: Any) -> int | None:

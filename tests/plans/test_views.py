@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 
-from .conftest import form_data, valid_plan
+from ..conftest import form_data, valid_plan
 
 
 def count(app: Flask, model: Any = Visit) -> int:
@@ -202,7 +202,7 @@ def test_html_and_emoji_are_kept_and_shown_escaped(app: Flask, login: Any) -> No
 
 
 def test_a_missing_csrf_token_is_refused(tmp_path: Any) -> None:
-    from .conftest import make_app
+    from ..conftest import make_app
 
     app = make_app(tmp_path / "csrf", WTF_CSRF_ENABLED=True)
     client = app.test_client()

@@ -14,8 +14,8 @@ from home_visits.extension import state
 from home_visits.models import Alert, AuditEntry, Visit
 from home_visits.safety import sweep as escalation
 
-from .conftest import Inbox, free_port, link_base
-from .test_feed import new_link
+from ..calendar.test_feed import new_link
+from ..conftest import Inbox, free_port, link_base
 
 BACK = datetime(2026, 3, 4, 11, 0, tzinfo=timezone.utc)  # the default visit's expected return
 OVERDUE = BACK + timedelta(minutes=15)  # the default policy's grace
@@ -300,7 +300,7 @@ def store_impossible_visit(app: Flask) -> int:
 
 
 def test_a_plan_dated_beyond_the_policy_window_is_refused_beside_the_date(app: Flask, login: Any) -> None:
-    from .conftest import form_data
+    from ..conftest import form_data
 
     for day, status in (("9999-12-31", 422), ("2024-01-01", 422), ("2028-03-03", 422), ("2026-03-04", 302)):
         response = login("sam").post("/home-visits/new", data=form_data(date=day, save="Save draft"))

@@ -17,7 +17,7 @@ from home_visits.calendar import service as feed_views
 from home_visits.extension import RedactFeedTokens, state
 from home_visits.models import FeedToken
 
-from .conftest import NOW, make_app
+from ..conftest import NOW, make_app
 
 
 def new_link(client: FlaskClient) -> str:
@@ -89,7 +89,7 @@ def test_revoked_and_unknown_tokens_get_a_bare_404(client: FlaskClient, login: A
 
 
 def test_a_user_who_loses_their_role_loses_the_feed(login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from .conftest import USERS
+    from ..conftest import USERS
 
     url = new_link(login("jo"))
     monkeypatch.setattr(USERS["jo"], "roles", ())
@@ -210,7 +210,7 @@ def test_a_new_phone_number_in_the_directory_reaches_the_feed(
     app: Flask, login: Any, create_visit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The office rings the number in the calendar when someone is overdue: it must not go stale."""
-    from .conftest import USERS
+    from ..conftest import USERS
 
     state(app).staff_mark.seconds = 0  # as HOME_VISITS_DIRECTORY_REFRESH = 0 would
     visit = create_visit(state_="authorised")

@@ -10,7 +10,7 @@ import pytest
 from home_visits.plans.rules import REQUIRED_TO_SUBMIT, check_plan, is_evening
 from home_visits.policy import Policy, load_policy
 
-from .conftest import NOW, valid_plan
+from ..conftest import NOW, valid_plan
 
 POLICY = load_policy()
 

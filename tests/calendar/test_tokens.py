@@ -24,8 +24,8 @@ from home_visits.calendar import views as feed_views
 from home_visits.extension import state
 from home_visits.models import Base
 
-from .conftest import TEST_DATABASE_URI, USERS
-from .load.portal import Client, demo_app, serve
+from ..conftest import TEST_DATABASE_URI, USERS
+from ..load.portal import Client, demo_app, serve
 
 FEED_URL = re.compile(r'id="feed-url"[^>]*value="https?://[^/"]+(/[^"]*/calendar/([A-Za-z0-9_-]+)\.ics)"')
 

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from home_visits import AttributeDirectory, HomeVisits, PolicyError, config
 from home_visits.extension import state
 
-from .conftest import USERS, make_app
+from ..conftest import USERS, make_app
 
 
 def test_config_defaults_are_filled_in_but_host_values_win(tmp_path: Path) -> None:

@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from home_visits.extension import state
 from home_visits.models import AuditEntry, AuditImmutable, Base, PurgeEntry, Visit
 
-from .conftest import NOW, Inbox
-from .test_records import record_form
+from ..conftest import NOW, Inbox
+from ..records.test_records import record_form
 
-PLUGIN = Path(__file__).resolve().parents[1] / "plugin" / "home_visits"
+PLUGIN = Path(__file__).resolve().parents[2] / "plugin" / "home_visits"
 #: Tables that hold no pupil's data (settings, tokens, job runs, purge counts).
 NOT_ABOUT_A_PUPIL = {"home_visits_feed_token", "home_visits_change", "home_visits_job", "home_visits_purge",
                      "home_visits_preference"}

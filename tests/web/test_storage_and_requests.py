@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from home_visits.extension import state
 from home_visits.models import Visit
 
-from .conftest import form_data, make_app
-from .test_record_content import PAGES, planted  # noqa: F401  (the fixture)
+from ..conftest import form_data, make_app
+from ..records.test_record_content import PAGES, planted  # noqa: F401  (the fixture)
 
 BIG = "9" * 5000
 

@@ -17,7 +17,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Notice, Visit
 from home_visits.policy import load_policy
 
-from .conftest import Inbox, form_data, free_port, link_base, make_app, valid_plan
+from ..conftest import Inbox, form_data, free_port, link_base, make_app, valid_plan
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import yaml
 
 from home_visits.policy import DEFAULT_POLICY, PolicyError, load_policy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
 
 

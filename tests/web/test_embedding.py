@@ -18,7 +18,7 @@ from home_visits import HomeVisits, Person
 from home_visits.extension import state
 from home_visits.people import AttributeDirectory
 
-from .conftest import TEST_DATABASE_URI, reset_database
+from ..conftest import TEST_DATABASE_URI, reset_database
 
 LAYOUT = """<!doctype html><html lang="en"><head><title>{% block title %}{% endblock %} | Exampleton portal</title>
 </head><body><nav>Exampleton portal navigation</nav>{% block content %}{% endblock %}</body></html>"""

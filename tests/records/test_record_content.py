@@ -23,7 +23,7 @@ from home_visits.plans import service as services
 from home_visits.records import Action, RecordData
 from home_visits.records import service as recording
 
-from .conftest import USERS, User, make_app, valid_plan
+from ..conftest import USERS, User, make_app, valid_plan
 
 LEE = User("lee", "Lee Grant", "lee@school.example", "07700 900006", ("staff",))
 #: Who plays each part: the lead, the second, the responsible contact, a colleague on none of it, an

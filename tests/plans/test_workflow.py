@@ -15,7 +15,7 @@ from home_visits.people import Person
 from home_visits.plans import service as services
 from home_visits.plans import workflow
 
-from .conftest import USERS
+from ..conftest import USERS
 
 
 def person(app: Flask, user_id: str) -> Person:

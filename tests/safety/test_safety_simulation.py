@@ -28,7 +28,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 from home_visits.safety import rules as safety
 
-from .conftest import DEPLOYED, free_port, make_app
+from ..conftest import DEPLOYED, free_port, make_app
 
 DAY = datetime(2026, 3, 4, 8, 0, tzinfo=timezone.utc)  # 08:00 in London (GMT)
 SWEEP_EVERY = timedelta(minutes=5)

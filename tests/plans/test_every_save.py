@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 
-from .conftest import form_data, valid_plan
+from ..conftest import form_data, valid_plan
 
 
 def reload(app: Flask, visit_id: int) -> Visit:

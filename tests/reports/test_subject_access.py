@@ -15,7 +15,7 @@ from sqlalchemy import select
 from home_visits.extension import state
 from home_visits.models import Notice, NoticeMention
 
-from .conftest import NOW
+from ..conftest import NOW
 
 
 def export(app: Flask, tmp_path: Path, pupil: str) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def test_the_name_is_found_whatever_its_case_accents_or_spacing(
 
 
 def test_the_pupil_reference_finds_the_visit_too(app: Flask, create_visit: Any, login: Any, tmp_path: Path) -> None:
-    from .conftest import form_data
+    from ..conftest import form_data
 
     response = login("sam").post("/home-visits/new", data=form_data(pupil="Riley Example", pupil_ref="a123 456",
                                                                    save="Save draft"))

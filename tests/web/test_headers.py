@@ -14,7 +14,7 @@ from flask import Flask
 import home_visits
 from home_visits.web.guards import DEFAULTS, security_headers
 
-from .conftest import make_app
+from ..conftest import make_app
 
 PLUGIN_TEMPLATES = Path(home_visits.__file__).with_name("templates")
 DEMO_TEMPLATES = Path(home_visits.__file__).parent.parent / "demo_portal" / "templates"

@@ -23,8 +23,8 @@ from home_visits.plans.rules import check_plan, is_evening
 from home_visits.policy import load_policy
 from home_visits.policy.loader import PolicyError
 
-from .conftest import NOW, valid_plan
-from .test_records import record_form
+from ..conftest import NOW, valid_plan
+from ..records.test_records import record_form
 
 POLICY = load_policy()
 

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from home_visits.extension import state
 from home_visits.models import Base
 
-from .conftest import free_port, make_app
-from .test_access_matrix import (
+from ..conftest import free_port, make_app
+from ..test_access_matrix import (
     EXPECTED,
     ROLES,
     URL_VALUES,

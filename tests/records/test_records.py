@@ -15,7 +15,7 @@ from sqlalchemy import select
 from home_visits.extension import state
 from home_visits.models import AccessEntry, AuditEntry, Visit, VisitRecord
 
-from .conftest import Inbox
+from ..conftest import Inbox
 
 
 @pytest.fixture
