@@ -19,12 +19,13 @@ from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin
 from sqlalchemy import text
 
-from home_visits import HomeVisits, services
+from home_visits import HomeVisits
 from home_visits.db import VERSION_TABLE, make_engine
 from home_visits.extension import state
 from home_visits.models import Base, Visit
+from home_visits.plans import service as services
+from home_visits.plans.rules import Plan
 from home_visits.policy import cached_policy as load_policy
-from home_visits.rules import Plan
 
 #: Monday 2 March 2026, 08:00 in London (GMT, so also 08:00 UTC).
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)

@@ -18,10 +18,12 @@ import pytest
 from flask import Flask, url_for
 from sqlalchemy import select
 
-from home_visits import feeds, recording, services
+from home_visits.calendar import service as feeds
 from home_visits.extension import state
 from home_visits.models import RecordAction, Visit, VisitRecord
+from home_visits.plans import service as services
 from home_visits.records import Action, RecordData
+from home_visits.records import service as recording
 
 from .conftest import NOW, USERS, User, free_port, make_app
 
@@ -171,7 +173,7 @@ URL_VALUES: dict[str, Callable[[Cell], Any]] = {
 
 def plugin_routes() -> list[tuple[str, str]]:
     """(endpoint, method) for every rule of the plugin's blueprint, from a URL map."""
-    from home_visits.blueprint import blueprint
+    from home_visits.web.blueprint import blueprint
 
     bare = Flask("routes_only")
     bare.register_blueprint(blueprint, url_prefix="/home-visits")

@@ -85,7 +85,7 @@ import time  # noqa: E402
 
 import pytest  # noqa: E402
 
-from home_visits.headers import DEFAULTS  # noqa: E402
+from home_visits.web.guards import DEFAULTS  # noqa: E402
 
 
 def csrf_of(page: str) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from home_visits import services
 from home_visits.extension import state
-from home_visits.links import UNSET_WARNING
+from home_visits.plans import service as services
+from home_visits.web.links import UNSET_WARNING
 
 from .conftest import USERS, Inbox, link_base, make_app, valid_plan
 

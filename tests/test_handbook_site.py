@@ -86,3 +86,15 @@ def test_the_mkdocs_config_is_made_absolute(tmp_path: Path) -> None:
     assert Path(str(config["docs_dir"])).is_absolute() and config["site_dir"] == str(tmp_path / "site")
     macros = next(p for p in config["plugins"] if isinstance(p, dict) and "macros" in p)  # type: ignore[attr-defined]
     assert Path(macros["macros"]["module_name"] + ".py").is_file()
+
+
+def test_every_guidance_link_on_the_plan_form_lands_on_its_page_and_anchor(built_handbook: Path) -> None:
+    """The plan form's "read the guidance" links name pages and anchors of the built handbook."""
+    from home_visits.web.context import HANDBOOK_PAGES
+
+    for section, target in HANDBOOK_PAGES.items():
+        page, _, anchor = target.partition("#")
+        html = (built_handbook / page).read_text(encoding="utf-8") if (built_handbook / page).exists() else ""
+        assert html, f"the {section!r} link names {page}, which the handbook does not have"
+        assert not anchor or f'id="{anchor}"' in html, f"the {section!r} link's anchor #{anchor} is not on {page}"
+    assert HANDBOOK_PAGES["staff"].startswith("who-goes.html")  # the two-staff rule's page

@@ -36,10 +36,15 @@ from icalendar import Calendar
 from markupsafe import escape
 from sqlalchemy import func, select, update
 
-from home_visits import calendar, escalation, feeds, mail, recording, services
+from home_visits.calendar import ical as calendar
+from home_visits.calendar import service as feeds
 from home_visits.extension import state
+from home_visits.mail import smtp as mail
 from home_visits.models import Alert, RecordAction, Visit, VisitRecord
+from home_visits.plans import service as services
 from home_visits.records import Action, RecordData
+from home_visits.records import service as recording
+from home_visits.safety import sweep as escalation
 
 from .conftest import HOSTILE_EXAMPLES, USERS, Inbox, form_data, free_port, make_app, valid_plan
 

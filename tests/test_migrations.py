@@ -30,8 +30,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from home_visits import db, workflow
+from home_visits import db
 from home_visits.models import Base
+from home_visits.plans import workflow
 
 from .conftest import TEST_DATABASE_URI
 

@@ -18,7 +18,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from home_visits import files
-from home_visits.headers import security_headers
+from home_visits.web.guards import security_headers
 
 #: A path on this portal: "/" then printable ASCII with no backslash, never "//" (browsers drop tabs
 #: and line breaks and read "/\\x" and "/<tab>/x" as "//x", another site).

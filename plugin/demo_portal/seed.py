@@ -8,10 +8,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from home_visits import services
 from home_visits.extension import state
 from home_visits.models import Visit
-from home_visits.rules import Plan
+from home_visits.plans import service as services
+from home_visits.plans.rules import Plan
 
 
 def _at(day: int, hour: int, minute: int, zone: Any) -> datetime:

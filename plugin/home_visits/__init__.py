@@ -8,16 +8,16 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .directory import AttributeDirectory, Directory, Person
     from .extension import HomeVisits
+    from .people import AttributeDirectory, Directory, Person
     from .policy import Policy, PolicyError, load_policy
 
 __version__ = "0.1.0"
 
 _HOMES = {
-    "AttributeDirectory": ".directory",
-    "Directory": ".directory",
-    "Person": ".directory",
+    "AttributeDirectory": ".people",
+    "Directory": ".people",
+    "Person": ".people",
     "HomeVisits": ".extension",
     "Policy": ".policy",
     "PolicyError": ".policy",

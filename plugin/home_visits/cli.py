@@ -1,8 +1,11 @@
-"""``flask home-visits ...`` commands for IT staff and cron."""
+"""``flask home-visits ...`` commands for IT staff and cron: each calls services, never a view, and commits
+the unit of work it started."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,14 +14,33 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import db, files, links
-from .extension import state
+from . import db, files
+from .calendar.service import feed_bytes, window_from_config
+from .db import unit_of_work
+from .handbook_site import HandbookError, build, site_dir
+from .mail.context import Context, mail_context
+from .mail.notices import deliver, digest, reminders
+from .models import Visit
+from .people import Person
+from .records.service import log_access
+from .reports import retention
+from .safety.sweep import record_run, sweep
+from .state import state
+from .web import links
+from .web.links import visit_link
 
 
 def _warn_about_links() -> None:
     """Commands that email or write links say once when those links will be wrong."""
     if not links.configured(current_app):
         click.echo(f"Warning: {links.UNSET_WARNING}", err=True)
+
+
+def _mail_context() -> Context:
+    """Policy, directory, mail, links and the app's email templates, as a view has them."""
+    st = state(current_app)
+    return mail_context(current_app.config, policy=st.policy, directory=st.directory, link=visit_link,
+                        templates=current_app.jinja_env.get_template)
 
 
 @click.group("home-visits")
@@ -49,16 +71,17 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def publish(out: str, scope: str, user_id: str | None) -> None:
     """Write the visits calendar to a file, for schools that share a file instead of a feed URL."""
-    from .feed_views import feed_bytes, window_from_config
-
     if scope == "user" and not user_id:
         raise click.UsageError("--scope user needs --user ID.")
     if scope == "user" and state(current_app).directory.find(user_id or "") is None:
         raise click.BadParameter(f"no member of staff with id {user_id!r}", param_hint="--user")
     _warn_about_links()
-    body = feed_bytes(window_from_config(), person_id=user_id if scope == "user" else None)
+    st, config = state(current_app), current_app.config
+    with st.sessions() as session:
+        body = feed_bytes(session, policy=st.policy, directory=st.directory, config=config, link=visit_link,
+                          now=st.clock(), window=window_from_config(config),
+                          person_id=user_id if scope == "user" else None)
     target = Path(out)
-    config = current_app.config
     files.make_folder(target.parent, mode=config["HOME_VISITS_DIRECTORY_MODE"])
     files.write(target, body, mode=config["HOME_VISITS_FILE_MODE"])
     click.echo(f"Wrote {body.count(b'BEGIN:VEVENT')} visits to {target}.")
@@ -74,15 +97,11 @@ def escalate() -> None:
     """Email the contacts of every overdue visit and missed check-out, once per tier; retry mail that
     failed. Run from cron. Exits 0 when every due email went, 1 when mail could not be sent (it is
     retried at the next run), 2 when the sweep failed on a visit or as a whole (a bug to report)."""
-    from .escalation import sweep
-    from .notices import deliver
-    from .views import mail_context
-
     _warn_about_links()
     st = state(current_app)
     try:
         with st.sessions() as session:
-            context = mail_context()
+            context = _mail_context()
             result = sweep(session, context, st.clock())
             plans = deliver(session, context, st.clock())  # plan emails that could not go at once
     except Exception as error:  # noqa: BLE001 - cron must hear why, in the last line and the exit code
@@ -107,17 +126,15 @@ def escalate() -> None:
 
 def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
     """Queue a job's plan emails, send them, and note that the job ran."""
-    from .escalation import record_run
-    from .notices import deliver
-    from .views import mail_context
-
     _warn_about_links()
     st = state(current_app)
     with st.sessions() as session:
-        context, now = mail_context(), st.clock()
-        queued = queue(session, context, now)
+        context, now = _mail_context(), st.clock()
+        with unit_of_work(session):
+            queued = queue(session, context, now)
         sent = deliver(session, context, now)
-        record_run(session, job, now, f"queued: {queued}")
+        with unit_of_work(session):
+            record_run(session, job, now, f"queued: {queued}")
     return queued, sent
 
 
@@ -125,8 +142,6 @@ def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
 @with_appcontext
 def remind() -> None:
     """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
-    from .notices import reminders
-
     queued, sent = _plan_emails("remind", reminders)
     click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed.")
 
@@ -135,8 +150,6 @@ def remind() -> None:
 @with_appcontext
 def digest_command() -> None:
     """Email the office today's visits (once a day, only when there are visits). Run each morning."""
-    from .notices import digest
-
     queued, sent = _plan_emails("digest", digest)
     click.echo(f"Digest: {'queued' if queued else 'nothing to send'}; {sent.sent} sent, {sent.failed} failed.")
 
@@ -151,8 +164,6 @@ def _retention_years() -> int:
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
     """Remove visits (with their records and history) older than the retention period."""
-    from . import retention
-
     st, years = state(current_app), _retention_years()
     now = st.clock()
     with st.sessions() as session:
@@ -163,7 +174,8 @@ def purge_command(dry_run: bool) -> None:
                 click.echo(f"visit {visit.id}: {start}, {visit.pupil_initials}, {visit.state}")
             click.echo(f"{len(due)} visits are older than {years} years and would be removed (dry run).")
             return
-        count = retention.purge(session, now, years)
+        with unit_of_work(session):
+            count = retention.purge(session, now, years)
     click.echo(f"Removed {count} visits older than {years} years.")
 
 
@@ -174,22 +186,14 @@ def purge_command(dry_run: bool) -> None:
 @with_appcontext
 def export_command(pupil: str, out: str) -> None:
     """Subject access: write everything held about one pupil as JSON and a readable HTML page."""
-    import json
-
-    from . import retention
-    from .directory import Person
-    from .models import Visit
-    from .recording import log_access
-
     st = state(current_app)
-    with st.sessions() as session:
+    with st.sessions() as session, unit_of_work(session):
         export = retention.export_pupil(session, pupil)
         exporter = Person("cli", "Subject access export")
         for row in export["tables"]["home_visits_visit"]:
             visit = session.get(Visit, row["id"])
             assert visit is not None
             log_access(session, visit, exporter, "exported", st.clock())
-        session.commit()
     config = current_app.config
     folder = files.make_folder(Path(out), mode=config["HOME_VISITS_DIRECTORY_MODE"])
     stem = "home-visits-" + (re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
@@ -197,3 +201,27 @@ def export_command(pupil: str, out: str) -> None:
     files.write(folder / f"{stem}.json", json.dumps(export, indent=2, ensure_ascii=False), mode=mode)
     files.write(folder / f"{stem}.html", retention.export_html(export, generated=st.clock()), mode=mode)
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")
+
+
+@home_visits_cli.group("handbook")
+def handbook_group() -> None:
+    """The staff handbook (MkDocs), built from the school's policy and served by the plugin."""
+
+
+@handbook_group.command("build")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Where to write the site (default: HOME_VISITS_HANDBOOK_DIR, else the instance folder).")
+@with_appcontext
+def build_command(out: str | None) -> None:
+    """Build the handbook from HOME_VISITS_POLICY; the portal serves it at once, no restart needed."""
+    config = current_app.config
+    site = site_dir(out or config["HOME_VISITS_HANDBOOK_DIR"], current_app.instance_path)
+    policy = config["HOME_VISITS_POLICY"] or None
+    started = time.monotonic()
+    try:
+        build(site, policy=policy)
+    except HandbookError as error:
+        raise click.ClickException(str(error)) from None
+    served = "" if out else f" It is served at {config['HOME_VISITS_URL_PREFIX'].rstrip('/')}/handbook/."
+    click.echo(f"Built the handbook from {policy or 'the shipped policy'} into {site} "
+               f"in {time.monotonic() - started:.1f} s.{served}")

@@ -1,13 +1,20 @@
-"""The plugin's own database: engine, sessions and migrations."""
+"""The plugin's own database: engine, sessions, migrations, and the one place a unit of work commits.
+
+Services add and change rows and never commit; the view or the command that started the work wraps it in
+:func:`unit_of_work`, which commits when the block ends and rolls back when it raises.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import files
@@ -15,6 +22,26 @@ from . import files
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The plugin keeps its own Alembic version table, so it never collides with the host's.
 VERSION_TABLE = "home_visits_alembic_version"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; the plugin stores aware UTC times only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def make_engine(uri: str) -> Engine:
@@ -61,3 +88,14 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit what the block did to ``session``; roll it all back if the block raises (and re-raise)."""
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()

@@ -1,45 +1,30 @@
-"""The plugin's tables (all prefixed ``home_visits_``), as SQLAlchemy 2 models."""
+"""The plugin's tables (all prefixed ``home_visits_``), as SQLAlchemy 2 models: one metadata for migrations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from .db import UTCDateTime
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; the plugin stores aware UTC times only")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+#: An aware UTC moment that every row of its table has.
+When = Annotated[datetime, mapped_column(UTCDateTime, nullable=False)]
+#: A person's permanent id from the host's directory.
+PersonId = Annotated[str, mapped_column(String(64), nullable=False)]
 
 
 class Base(DeclarativeBase):
@@ -90,7 +75,7 @@ class Visit(Base):
     expected_return: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     #: Host user ids (strings, as Flask-Login's ``get_id()`` returns them).
-    lead_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    lead_id: Mapped[PersonId]
     second_staff_id: Mapped[str | None] = mapped_column(String(64))
     #: Why the lead goes alone when there is no second member of staff.
     alone_reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
@@ -133,8 +118,8 @@ class Visit(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
 
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[When]
+    updated_at: Mapped[When]
     #: The one-time token of the "New plan" form that created this draft: a second POST of the same
     #: form finds this draft instead of making another.
     form_token: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -157,9 +142,9 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    at: Mapped[When]
     #: Host user id of whoever acted.
-    actor_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor_id: Mapped[PersonId]
     #: What happened: ``created``, ``edited``, ``submitted``, ``authorised``, ...
     action: Mapped[str] = mapped_column(String(40), nullable=False)
     from_state: Mapped[str | None] = mapped_column(String(20))
@@ -185,7 +170,7 @@ class FeedToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     #: ``all`` (approvers and office) or ``own`` (visits the person is part of).
     scope: Mapped[str] = mapped_column(String(8), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[When]
     #: Set when revoked; a revoked token answers 404.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -199,7 +184,7 @@ class ChangeMarker(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Grows by one with every change to any visit.
     counter: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    changed_at: Mapped[When]
 
 
 class AuditImmutable(Exception):
@@ -242,7 +227,7 @@ class Alert(Delivery, Base):
     notify: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     #: Who raised it by hand ("alert the office now", an incident); empty for the sweep's own alerts.
     raised_by: Mapped[str] = mapped_column(String(64), nullable=False, default="")
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    due_at: Mapped[When]
     #: For an incident reported at the moment, its kind (``aggression``, ``injury``...).
     detail: Mapped[str] = mapped_column(String(40), nullable=False, default="", server_default="")
     #: An alarm raised by a person stays open on the dashboard until someone says they are handling it.
@@ -265,7 +250,7 @@ class Notice(Delivery, Base):
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     html: Mapped[str] = mapped_column(Text, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[When]
 
 
 class NoticeMention(Base):
@@ -297,7 +282,7 @@ class JobRun(Base):
     __tablename__ = "home_visits_job"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_run_at: Mapped[When]
     #: What the last run did, in a few words.
     summary: Mapped[str] = mapped_column(String(200), nullable=False, default="")
 
@@ -312,7 +297,7 @@ class VisitRecord(Base):
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, unique=True)
     #: Grows with every save; a stale form is refused.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    author_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    author_id: Mapped[PersonId]
     #: ``took_place``, ``no_answer``, ``family_declined`` or ``doorstep_only``.
     outcome: Mapped[str] = mapped_column(String(20), nullable=False, default="")
     #: ``inside`` or ``doorstep``.
@@ -344,8 +329,8 @@ class VisitRecord(Base):
     confirmed_by: Mapped[str | None] = mapped_column(String(64))
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmation: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[When]
+    updated_at: Mapped[When]
 
     actions: Mapped[list[RecordAction]] = relationship(
         back_populates="record", order_by="RecordAction.id", cascade="all, delete-orphan"
@@ -383,8 +368,8 @@ class RecordCorrection(Base):
     field: Mapped[str] = mapped_column(String(40), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     reason: Mapped[str] = mapped_column(String(500), nullable=False)
-    by: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    by: Mapped[PersonId]
+    at: Mapped[When]
 
 
 class AccessEntry(Base):
@@ -394,10 +379,10 @@ class AccessEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False, index=True)
-    person_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    person_id: Mapped[PersonId]
     #: ``opened``, ``copied`` (for CPOMS) or ``exported``.
     what: Mapped[str] = mapped_column(String(20), nullable=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    at: Mapped[When]
 
 
 class PurgeEntry(Base):
@@ -406,7 +391,7 @@ class PurgeEntry(Base):
     __tablename__ = "home_visits_purge"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    at: Mapped[When]
     #: Visits that started before this were due to go.
-    cutoff: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    cutoff: Mapped[When]
     visits: Mapped[int] = mapped_column(Integer, nullable=False)

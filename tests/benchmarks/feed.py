@@ -2,7 +2,7 @@
 
     python -m tests.benchmarks.feed [--sizes 500,5000,20000] [--repeat 3]
 
-For each size it prints the best of ``--repeat`` runs of :func:`home_visits.calendar.build_feed`
+For each size it prints the best of ``--repeat`` runs of :func:`home_visits.calendar.ical.build_feed`
 and of :func:`baseline` (a plain Calendar with a hand-written RRULE VTIMEZONE and one plain Event
 per visit with the same properties and text), their ratio (goal <= 1.3), the growth from the
 second-largest to the largest size (goal: no worse than linear, 20000/5000 <= 4.4) and the size of
@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vText
 
-from home_visits.calendar import PRODID, FeedEvent, Staff, build_feed, description, location, summary
+from home_visits.calendar.ical import PRODID, FeedEvent, Staff, build_feed, description, location, summary
 
 ZONE = "Europe/London"
 GOAL_RATIO, GOAL_GROWTH, GOAL_BYTES = 1.3, 4.4, 1_000_000

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from home_visits import feeds
+from home_visits.calendar import service as feeds
 from home_visits.extension import state
 
 from ..load.portal import Waitress

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from home_visits.calendar import build_feed
+from home_visits.calendar.ical import build_feed
 
 from . import data, feed_http, handbook, pages, sweep
 from .feed import ZONE, baseline, make_events, plugin

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from home_visits import db as plugin_db
-from home_visits import escalation
 from home_visits.policy import cached_policy
+from home_visits.safety import sweep as escalation
 
 from .data import Database
 from .host import NOW, USERS
@@ -28,7 +28,7 @@ class RecordingMailer:
 
 
 def context(mailer: RecordingMailer) -> escalation.Context:
-    from home_visits.directory import AttributeDirectory
+    from home_visits.people import AttributeDirectory
 
     return escalation.Context(
         policy=cached_policy(None), directory=AttributeDirectory(USERS.values), mailer=mailer,

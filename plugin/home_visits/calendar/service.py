@@ -1,0 +1,234 @@
+"""Personal calendar feeds: tokens (kept only as hashes), the change marker, what each feed holds,
+its ETag, and the feed's bytes.
+
+No Flask here; never commits: the views and the ``publish`` command call these and :mod:`.ical`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..clock import midnight
+from ..models import ChangeMarker, FeedToken, UTCDateTime, Visit
+from ..people import Directory, Person
+from ..plans import workflow
+from ..policy import Policy
+from ..safety import rules as safety
+from .ical import FeedEvent, Staff, build_feed
+
+ALL, OWN = "all", "own"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which visits a feed holds, relative to now."""
+
+    days_back: int = 30
+    days_ahead: int = 365
+    #: Cancelled and declined visits stay (as CANCELLED) this long after the change, then go.
+    cancelled_days: int = 14
+
+
+def window_from_config(config: Mapping[str, Any]) -> Window:
+    """The window the app's ``HOME_VISITS_FEED_DAYS_*`` keys name."""
+    return Window(config["HOME_VISITS_FEED_DAYS_BACK"], config["HOME_VISITS_FEED_DAYS_AHEAD"])
+
+
+def touch(session: Session, now: datetime) -> None:
+    """Move the change marker that calendar feeds compare (one atomic UPDATE)."""
+    session.execute(
+        update(ChangeMarker).where(ChangeMarker.id == 1).values(counter=ChangeMarker.counter + 1, changed_at=now)
+    )
+
+
+def moved(session: Session, visit: Visit, now: datetime, *, shown: bool = True) -> None:
+    """A visit changed: stamp it and, when a calendar shows the change, raise its SEQUENCE."""
+    visit.updated_at = now
+    if shown:
+        visit.sequence += 1
+    touch(session, now)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def scope_for(person: Person, authorisers: list[str]) -> str:
+    """Approvers and office see every visit; everyone else their own."""
+    return ALL if workflow.sees_everything(person, authorisers) else OWN
+
+
+def active_token(session: Session, person_id: str) -> FeedToken | None:
+    return session.scalar(
+        select(FeedToken).where(FeedToken.person_id == person_id, FeedToken.revoked_at.is_(None))
+    )
+
+
+def revoke(session: Session, person_id: str, now: datetime) -> int:
+    """Revoke every live link of the person; returns how many."""
+    result = session.execute(
+        update(FeedToken)
+        .where(FeedToken.person_id == person_id, FeedToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return result.rowcount or 0
+
+
+def issue(session: Session, person: Person, *, scope: str, now: datetime) -> str:
+    """A new 256-bit URL-safe token for ``person`` (revoking the old one). Returned once, stored hashed."""
+    revoke(session, person.id, now)
+    token = secrets.token_urlsafe(32)
+    session.add(FeedToken(person_id=person.id, token_hash=hash_token(token), scope=scope, created_at=now))
+    return token
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What answering one feed request needs to know before deciding between 304 and 200."""
+
+    token_id: int
+    person_id: str
+    #: The change marker: grows with every change to any visit.
+    counter: int
+    changed_at: datetime
+    #: How many visits are overdue now. While the counter stands still no visit changes, so the
+    #: overdue set can only grow: its size is enough to tell when it changed.
+    overdue: int
+    #: The latest expected return among them (the last to go overdue did so ``grace`` after it).
+    latest_overdue: datetime | None
+
+
+_LATE = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= bindparam("late", type_=UTCDateTime()))
+#: Built once: the live token, the change marker and the overdue count in one round trip.
+POLL = (
+    select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter, ChangeMarker.changed_at,
+           select(func.count()).select_from(Visit).where(*_LATE).scalar_subquery().label("overdue"),
+           select(func.max(Visit.expected_return)).where(*_LATE).scalar_subquery().label("latest"))
+    .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
+    .where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
+)
+
+
+def poll(connection: Connection, token: str, *, late: datetime) -> Poll | None:
+    """One query for a feed request: the live token, the change marker and the overdue count.
+    ``None`` for an unknown or revoked token. ``late`` is now minus the grace minutes."""
+    if not 20 <= len(token) <= 100:
+        return None
+    digest = hash_token(token)  # the row is found by FeedToken.token_hash == digest, never by the token
+    row = connection.execute(POLL, {"digest": digest, "late": late}).first()
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    latest_overdue = UTCDateTime().process_result_value(row.latest, connection.dialect) if row.latest else None
+    return Poll(row.id, row.person_id, row.counter, row.changed_at, row.overdue, latest_overdue)
+
+
+@dataclass
+class StaffMark:
+    """A fingerprint of what feeds show about staff (names and phones, from the host's directory,
+    not the database), worked out again at most every ``seconds``, and when it last changed."""
+
+    seconds: float
+    mark: str = ""
+    checked: float = float("-inf")
+    changed_at: datetime | None = None
+
+    def current(self, directory: Directory, *, now: datetime, monotonic: float) -> tuple[str, datetime]:
+        """The fingerprint, and when it last changed (first seen counts as a change: nobody knows
+        what a feed built before this process started said)."""
+        if self.changed_at is None or monotonic - self.checked >= self.seconds:
+            people = sorted(directory.staff(), key=lambda p: p.id)
+            raw = "\n".join(f"{p.id}|{p.name}|{p.phone}" for p in people).encode()
+            mark = hashlib.sha256(raw).hexdigest()[:16]
+            if mark != self.mark or self.changed_at is None:
+                self.mark, self.changed_at = mark, now
+            self.checked = monotonic
+        return self.mark, self.changed_at
+
+
+def etag(poll: Poll, scope: str, day: str, settings: str) -> str:
+    """Changes whenever what the feed would hold can change: data, the day (the window moves at
+    midnight), settings, and how many visits are overdue."""
+    raw = f"{poll.counter}|{poll.token_id}|{scope}|{day}|{settings}|{poll.overdue}".encode()
+    return hashlib.sha256(raw).hexdigest()[:32]
+
+
+def visits_in_window(
+    session: Session, *, now: datetime, window: Window, person_id: str | None = None
+) -> list[Visit]:
+    """Visits a feed shows: not drafts, starting inside the window, recently cancelled ones kept."""
+    gone = now - timedelta(days=window.cancelled_days)
+    query = select(Visit).where(
+        Visit.state != workflow.DRAFT,
+        Visit.starts_at >= now - timedelta(days=window.days_back),
+        Visit.starts_at <= now + timedelta(days=window.days_ahead),
+        Visit.expected_return.is_not(None),
+        or_(
+            Visit.state.not_in([workflow.CANCELLED, workflow.DECLINED]),
+            and_(Visit.state.in_([workflow.CANCELLED, workflow.DECLINED]), Visit.updated_at >= gone),
+        ),
+    )
+    if person_id is not None:
+        query = query.where(
+            or_(Visit.lead_id == person_id, Visit.second_staff_id == person_id, Visit.contact_id == person_id)
+        )
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
+
+
+def feed_event(
+    visit: Visit, *, policy: Policy, directory: Directory, link: Callable[[int], str], now: datetime
+) -> FeedEvent:
+    """What a calendar shows of ``visit``: initials, never the pupil's name."""
+
+    def staff(person_id: str | None, phone: str = "") -> Staff | None:
+        if not person_id:
+            return None
+        found = directory.find(person_id)
+        return Staff(found.name, phone or found.phone) if found else Staff(person_id, phone)
+
+    reason = policy.reason(visit.reason)
+    assert visit.starts_at is not None and visit.expected_return is not None
+    return FeedEvent(
+        visit_id=visit.id,
+        sequence=visit.sequence,
+        state=visit.state,
+        starts_at=visit.starts_at,
+        ends_at=visit.expected_return,
+        updated_at=visit.updated_at,
+        reason=reason.title if reason else (visit.reason_other or "other"),
+        pupil_initials=visit.pupil_initials,
+        lead=staff(visit.lead_id) or Staff(visit.lead_id),
+        second=staff(visit.second_staff_id),
+        contact=staff(visit.contact_id, visit.contact_phone),
+        address=visit.address,
+        postcode=visit.postcode,
+        authorised_by=(staff(visit.authorised_by) or Staff("")).name,
+        risk_flags=tuple(item.title for item in policy.risk_factors if item.id in visit.risk_factors),
+        url=link(visit.id),
+        overdue_since=safety.overdue_from(visit, policy)
+        if visit.state == safety.CHECKED_OUT and safety.is_overdue(visit, policy, now) else None,
+    )
+
+
+def feed_bytes(
+    session: Session, *, policy: Policy, directory: Directory, config: Mapping[str, Any], link: Callable[[int], str],
+    now: datetime, window: Window, person_id: str | None,
+) -> bytes:
+    """The feed for every visit (``person_id`` None) or one person's, as the config asks."""
+    # The window is counted from the school's midnight, so the feed holds the same visits all day
+    # and its ETag (which carries the date) stays true.
+    visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, person_id=person_id)
+    events = [feed_event(v, policy=policy, directory=directory, link=link, now=now) for v in visits]
+    return build_feed(
+        events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
+        domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
+        detail=config["HOME_VISITS_FEED_DETAIL"],
+    )

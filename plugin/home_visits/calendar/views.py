@@ -1,0 +1,95 @@
+"""The Subscribe page and the calendar feed URL that Outlook polls."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from time import monotonic
+
+from flask import Response, abort, current_app, render_template, request
+from flask_wtf import FlaskForm
+from wtforms import SubmitField
+
+from ..clock import midnight as school_midnight
+from ..db import unit_of_work
+from ..web.context import current_person, get_session, get_state
+from ..web.links import base_url, public_url, visit_link
+from . import service as feeds
+
+NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+#: Built feeds kept per process: one per subscriber of a personal feed, one for all approvers.
+FEED_CACHE_SIZE = 32
+
+
+class LinkForm(FlaskForm):
+    create = SubmitField("Create my calendar link")
+    revoke = SubmitField("Stop my calendar link")
+
+
+def subscribe() -> tuple[str, int, dict[str, str]]:
+    me = current_person()
+    st, session = get_state(), get_session()
+    form, token, status = LinkForm(), None, 200
+    if request.method == "POST":
+        if not form.validate() or not (form.create.data or form.revoke.data):
+            abort(400, "The request was incomplete or expired: reload the page and try again.")
+        now = st.clock()
+        with unit_of_work(session):
+            if form.create.data:
+                token = feeds.issue(session, me, scope=feeds.scope_for(me, st.policy.rules.authorisers), now=now)
+            else:
+                feeds.revoke(session, me.id, now)
+    https = public_url("home_visits.feed", token=token) if token else None
+    page = render_template(
+        "home_visits/subscribe.html", me=me, form=form, https_url=https,
+        webcal_url=https and "webcal://" + https.split("://", 1)[1],
+        active=feeds.active_token(session, me.id),
+        scope=feeds.scope_for(me, st.policy.rules.authorisers),
+    )
+    return page, status, NO_REFERRER
+
+
+def feed(token: str) -> Response:
+    """The feed Outlook polls: one query decides between 304 and a (cached) 200."""
+    st, config = get_state(), current_app.config
+    policy, now = st.policy, st.clock()
+    grace = timedelta(minutes=policy.rules.grace_minutes)
+    with st.engine.connect() as connection:
+        polled = feeds.poll(connection, token, late=now - grace)
+    person = st.directory.find(polled.person_id) if polled else None
+    if polled is None or person is None:
+        abort(404)
+    scope = feeds.scope_for(person, policy.rules.authorisers)
+    window = feeds.window_from_config(config)
+    staff, staff_changed = st.staff_mark.current(st.directory, now=now, monotonic=monotonic())
+    settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
+                     config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone, staff,
+                     base_url()))  # the links inside differ by base, so a cached feed must too
+    today = now.astimezone(policy.zone).date()
+    tag = feeds.etag(polled, scope, today.isoformat(), settings)
+    # The window moves at midnight, and visits go overdue with no change to any record.
+    midnight = school_midnight(now, policy.zone).astimezone(timezone.utc)
+    moments = [polled.changed_at, midnight, staff_changed]
+    if polled.latest_overdue:
+        moments.append(polled.latest_overdue + grace)
+    last_modified = max(moments).replace(microsecond=0)
+    headers = {"Cache-Control": "private, no-cache", "Content-Type": "text/calendar; charset=utf-8"}
+    if request.if_none_match:
+        fresh = request.if_none_match.contains(tag)
+    else:
+        fresh = request.if_modified_since is not None and last_modified <= request.if_modified_since
+    if fresh:
+        response = Response(status=304, headers=headers)
+    else:
+        person_id = None if scope == feeds.ALL else person.id
+        key = (polled.counter, person_id, today, settings, polled.overdue)  # what the ETag stands for
+        body = st.feed_cache.get(key)
+        if body is None:
+            body = st.feed_cache[key] = feeds.feed_bytes(
+                get_session(), policy=policy, directory=st.directory, config=config, link=visit_link, now=now,
+                window=window, person_id=person_id)
+            while len(st.feed_cache) > FEED_CACHE_SIZE:
+                st.feed_cache.popitem(last=False)
+        response = Response(body, headers=headers)
+    response.set_etag(tag)
+    response.last_modified = last_modified
+    return response

@@ -1,0 +1,201 @@
+"""Emails about plans: submitted, decided, sent back, reminders and the office's morning digest.
+
+No Flask here. Each notice is composed when queued and stored with a unique key (queueing never commits:
+the view or the command that queues does), then sent by :func:`deliver` (straight away, and again by the
+escalation sweep until it goes; each email sent is its own unit of work). Pupils appear by
+initials only. People who turned plan emails off are left out; safety alerts never come here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..audit import SYSTEM, audit
+from ..clock import at_school
+from ..db import unit_of_work
+from ..models import Notice, NoticeMention, Preference, Visit
+from ..people import Person
+from ..plans import workflow
+from . import outbox
+from .context import Context, Email, render, render_part
+from .smtp import MailError
+
+
+@dataclass
+class Sent:
+    sent: int = 0
+    failed: int = 0
+
+
+def preference(session: Session, person: Person) -> Preference:
+    """The person's email choices (plan emails on until they say otherwise)."""
+    return session.get(Preference, person.id) or Preference(person_id=person.id, plan_emails=True)
+
+
+def wanting(session: Session, people: Iterable[Person | None]) -> list[str]:
+    """Email addresses of the people who still want plan emails."""
+    people = [p for p in people if p is not None and p.email]
+    off = set(session.scalars(select(Preference.person_id).where(
+        Preference.person_id.in_([p.id for p in people]), Preference.plan_emails.is_(False))))
+    return list(dict.fromkeys(p.email for p in people if p.id not in off))
+
+
+def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], email: Email,
+          now: datetime) -> int | None:
+    """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one)."""
+    if not to:
+        return None
+    return outbox.insert_once(
+        session, Notice, unique=["key"], key=key, visit_id=visit.id if visit else None, to=to, subject=email.subject,
+        text=email.text, html=email.html, created_at=now, status="pending", attempts=0, last_error="",
+    )
+
+
+def _visiting(visit: Visit, context: Context) -> list[Person]:
+    """The lead and the second member of staff, as far as the directory still knows them."""
+    find = context.directory.find
+    return [p for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
+
+
+def _facts(visit: Visit, context: Context) -> dict[str, Any]:
+    """What every plan email says about the plan (``emails/_plan_facts.txt``), and the link to it."""
+    policy = context.policy
+    zone = policy.zone
+    reason = policy.reason(visit.reason)
+    staff = [p.name for p in _visiting(visit, context)]
+    risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
+    return {
+        "visit": visit,
+        "start": visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet",
+        "back": visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?",
+        "reason": reason.title if reason else visit.reason_other or "other",
+        "staff": " + ".join(staff) if staff else visit.lead_id,
+        "risks": "; ".join(risks) if risks else "none ticked",
+        "day": visit.starts_at.astimezone(zone).strftime("%a %d %b") if visit.starts_at else "undated",
+        "link": context.link(visit.id),
+    }
+
+
+def asked(visit: Visit, context: Context) -> list[Person]:
+    """Who is asked to decide a plan: the approvers its routes in the policy name, else every approver.
+
+    Never someone on the visit; when none of the named approvers can decide (gone from the staff list,
+    or on this visit themselves), every approver is asked, so a plan is never left with nobody to ask.
+    """
+    able = [p for p in context.directory.staff()
+            if workflow.can_authorise(visit, p, context.policy.rules.authorisers)]
+    routes = context.policy.routes_for(visit.reason, visit.risk_factors)
+    named = {i for route in routes for i in route.approvers}
+    roles = [route.role for route in routes if route.role]
+    return [p for p in able if p.id in named or (roles and p.has(*roles))] or able
+
+
+def plan_submitted(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
+    """To the approvers asked to decide it: a plan is waiting for them."""
+    return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, asked(visit, context)),
+                 email=render(context, "plan_submitted", **_facts(visit, context)), now=now)
+
+
+def plan_decided(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
+    """To the lead and the second member of staff: authorised, or declined with the reason."""
+    word = "authorised" if visit.state == workflow.AUTHORISED else "declined"
+    decider = context.directory.find(visit.authorised_by or "") if word == "authorised" else None
+    email = render(context, "plan_decided", word=word, decider=decider, **_facts(visit, context))
+    return queue(session, key=f"{word}-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, _visiting(visit, context)), email=email, now=now)
+
+
+def plan_sent_back(session: Session, visit: Visit, context: Context, now: datetime, approver_id: str) -> int | None:
+    """To the approver who authorised it: the time, address or staff changed, so it needs deciding again."""
+    return queue(session, key=f"sent-back-{visit.id}-{visit.sequence}", visit=visit,
+                 to=wanting(session, [context.directory.find(approver_id)]),
+                 email=render(context, "plan_sent_back", **_facts(visit, context)), now=now)
+
+
+def school_days_ahead(day: date, count: int) -> date:
+    """The date ``count`` school days (Monday to Friday) after ``day``."""
+    while count > 0:
+        day += timedelta(days=1)
+        count -= day.weekday() < 5
+    return day
+
+
+def reminders(session: Session, context: Context, now: datetime) -> int:
+    """Queue one reminder per undecided plan per day, for plans starting within the policy's window."""
+    zone = context.policy.zone
+    today = now.astimezone(zone).date()
+    until = at_school(school_days_ahead(today, context.policy.rules.reminder_window_days) + timedelta(days=1),
+                      time(0), zone)
+    waiting = session.scalars(select(Visit).where(Visit.state == workflow.SUBMITTED, Visit.starts_at >= now,
+                                                  Visit.starts_at < until).order_by(Visit.starts_at)).all()
+    queued = 0
+    for visit in waiting:
+        queued += queue(session, key=f"remind-{visit.id}-{today.isoformat()}", visit=visit,
+                        to=wanting(session, asked(visit, context)),
+                        email=render(context, "reminder", **_facts(visit, context)), now=now) is not None
+    return queued
+
+
+def digest(session: Session, context: Context, now: datetime) -> int | None:
+    """Queue the office's morning list of today's visits, once a day, only when there are visits."""
+    zone, find = context.policy.zone, context.directory.find
+    today = now.astimezone(zone).date()
+    start = at_school(today, time(0), zone)
+    visits = session.scalars(select(Visit).where(
+        Visit.starts_at >= start, Visit.starts_at < start + timedelta(days=1),
+        Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.CHECKED_OUT]),
+    ).order_by(Visit.starts_at)).all()
+    if not visits:
+        return None
+    about: dict[int, str] = {}
+    for visit in visits:
+        contact = find(visit.contact_id or "")
+        about[visit.id] = render_part(
+            context, "_digest_visit", visit=visit, staff=" + ".join(p.name for p in _visiting(visit, context)),
+            start=f"{visit.starts_at.astimezone(zone):%H:%M}", back=f"{visit.expected_return.astimezone(zone):%H:%M}",
+            not_authorised=visit.state == workflow.SUBMITTED, address=" ".join(visit.address.split()),
+            contact=contact, link=context.link(visit.id))
+    office = [p for p in context.directory.staff() if p.has("office")]
+    email = render(context, "digest", today=f"{today:%A %d %B %Y}", visits=list(about.values()))
+    notice = queue(session, key=f"digest-{today.isoformat()}", visit=None, to=wanting(session, office), email=email,
+                   now=now)
+    if notice is not None:
+        for visit in visits:
+            # The digest is purged with the visits it names, and each pupil's export holds its lines.
+            session.add(NoticeMention(notice_id=notice, visit_id=visit.id, text=about[visit.id]))
+            audit(session, visit, SYSTEM, "in_digest", now, comment="Listed in the office's morning digest")
+    return notice
+
+
+def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Sent:
+    """Send every notice this sender can claim (or just ``only``); each send or failure is audited."""
+    result = Sent()
+    for notice in outbox.claimed(session, Notice, now, only=only):
+        with unit_of_work(session):
+            _send_one(session, notice, context, now, result)
+    return result
+
+
+def _send_one(session: Session, notice: Notice, context: Context, now: datetime, result: Sent) -> None:
+    """Send one claimed notice and note in the visit's history whether it went."""
+    visit = session.get(Visit, notice.visit_id) if notice.visit_id else None
+    try:
+        context.mailer(notice.to, notice.subject, notice.text, notice.html)
+    except MailError as error:
+        outbox.mark_failed(notice, error)
+        result.failed += 1
+        if visit:
+            audit(session, visit, SYSTEM, "email_failed", now, comment=f"{notice.subject}: {error}"[:1000])
+    else:
+        outbox.mark_sent(notice, now)
+        result.sent += 1
+        if visit:
+            audit(session, visit, SYSTEM, "email_sent", now,
+                  comment=f"{notice.subject} to {', '.join(notice.to)}"[:1000])

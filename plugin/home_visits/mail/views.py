@@ -1,0 +1,34 @@
+"""A person's own email settings: plan emails on or off (safety alerts cannot be turned off)."""
+
+from __future__ import annotations
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SubmitField
+
+from ..db import unit_of_work
+from ..web.context import current_person, get_session
+from . import notices
+
+
+class PreferenceForm(FlaskForm):
+    plan_emails = BooleanField("Email me about plans: submitted, authorised or declined, reminders, the digest")
+    save = SubmitField("Save")
+
+
+def settings() -> Response | tuple[str, int]:
+    """A person's own email choices. Safety alerts are not listed: they cannot be turned off."""
+    me = current_person()
+    session = get_session()
+    preference = notices.preference(session, me)
+    form = PreferenceForm(data={"plan_emails": preference.plan_emails})
+    if request.method == "POST":
+        form = PreferenceForm()
+        if not form.validate():
+            return render_template("home_visits/settings.html", form=form, me=me), 400
+        with unit_of_work(session):
+            preference.plan_emails = bool(form.plan_emails.data)
+            session.merge(preference)
+        flash("Saved.")
+        return redirect(url_for("home_visits.settings"))
+    return render_template("home_visits/settings.html", form=form, me=me), 200

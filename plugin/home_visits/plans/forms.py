@@ -1,0 +1,157 @@
+"""The plan form and the small decision forms, built from the policy (Flask-WTF for CSRF)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from ..clock import utc_at_school
+from ..people import Person
+from ..policy import Policy
+from ..web.fields import (
+    MultiCheckboxField,
+    date_window,
+    from_form,
+    options,
+    plain_text,
+    single_line,
+    strip_text,
+    text_field,
+    to_form,
+    within,
+)
+from .rules import Plan
+
+POSTCODE = Regexp(
+    r"^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$", message="Enter a UK postcode, for example SW1A 1AA."
+)
+PHONE = Regexp(r"^\+?[\d ()-]{7,20}$", message="Enter a phone number of digits and spaces, for example 07700 900123.")
+
+APPOINTMENT = options([
+    ("", "Choose…"),
+    ("phone", "By phone"),
+    ("letter", "By letter"),
+    ("in_person", "In person at school"),
+    ("text", "By text or email"),
+    ("unannounced", "Not arranged: an unannounced visit"),
+])
+TRAVEL = options([
+    ("", "Choose…"),
+    ("car", "Own car (insured for business use)"),
+    ("school_vehicle", "School vehicle"),
+    ("walking", "Walking"),
+    ("public_transport", "Public transport"),
+])
+AGREED = options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
+
+#: Plan fields whose rule messages sit beside a differently named form field.
+FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
+
+
+class PlanForm(FlaskForm):
+    """Every field of a visit plan. Choices come from the policy and the host's staff list."""
+
+    pupil = StringField(
+        "Pupil (name or school reference)",
+        validators=[InputRequired("Enter the pupil's name or school reference."), Length(max=120), single_line],
+        filters=[strip_text],
+    )
+    pupil_ref = StringField(
+        "School reference for the pupil (optional)", validators=[Optional(), Length(max=40), single_line],
+        filters=[strip_text],
+    )
+    address = text_field(300, lines=True, label="Address")
+    postcode = StringField("Postcode", validators=[Optional(), POSTCODE], filters=[strip_text])
+    reason = SelectField("Reason for the visit", choices=[], default="")
+    reason_other = text_field(200, label="If other, the reason")
+    purpose = text_field(2000, lines=True, label="What the visit is for")
+    date = DateField("Date", validators=[Optional()], format="%Y-%m-%d")
+    start_time = TimeField("Start time", validators=[Optional()])
+    return_time = TimeField("Expected back at", validators=[Optional()])
+    second_staff_id = SelectField("Second member of staff", choices=[], default="")
+    alone_reason = text_field(500, lines=True, label="If going alone, why")
+    contact_id = SelectField("Responsible contact", choices=[], default="")
+    contact_phone = StringField("Their phone number", validators=[Optional(), PHONE], filters=[strip_text])
+    # strip_whitespace=False: a blank-looking answer ("\r\n") must still be one of the choices, not stored.
+    family_agreed = RadioField("Has the family agreed to the visit?", choices=AGREED,
+                               validators=[Optional(strip_whitespace=False)])
+    appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
+    unannounced_reason = text_field(500, lines=True, label="If unannounced, why")
+    travel = SelectField("How you are travelling", choices=TRAVEL, default="")
+    language_needs = text_field(500, label="Language or interpreter needs")
+    agencies = text_field(500, lines=True, label="Other agencies involved")
+    risk_factors = MultiCheckboxField("Risk factors", choices=[])
+    risk_notes = text_field(2000, lines=True, label="Notes on the risks and what you will do about them")
+    alternatives = MultiCheckboxField("Alternatives considered", choices=[])
+    alternatives_notes = text_field(1000, lines=True, label="Why a visit instead")
+    checklist = MultiCheckboxField("Before-visit checklist", choices=[])
+    version = HiddenField()
+    #: One per "New plan" form: posting the same form twice finds the first draft.
+    form_token = HiddenField()
+    save = SubmitField("Save draft")
+    submit = SubmitField("Submit for authorisation")
+
+    def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, today: date,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dates = date_window(policy, today)
+        self.reason.choices = options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
+        others = [(p.id, p.name) for p in staff if p.id != me.id]
+        self.second_staff_id.choices = options([("", "Nobody: I am going alone"), *others])
+        self.contact_id.choices = options([("", "Choose…"), *others])
+        self.risk_factors.choices = options((i.id, i.title) for i in policy.risk_factors)
+        self.alternatives.choices = options((i.id, i.title) for i in policy.alternatives)
+        self.checklist.choices = options((i.id, i.title) for i in policy.guidance.before.items)
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return within(self.date, self.dates) and valid
+
+    def to_plan(self, policy: Policy) -> Plan:
+        """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""
+        day: date | None = self.date.data
+        return from_form(self, Plan, starts_at=_moment(day, self.start_time.data, policy),
+                         expected_return=_moment(day, self.return_time.data, policy))
+
+    def fill(self, plan: Plan, policy: Policy) -> None:
+        """Show a stored plan in the form (times back in the school's zone)."""
+        to_form(self, plan, Plan)
+        if plan.starts_at:
+            local = plan.starts_at.astimezone(policy.zone)
+            self.date.data, self.start_time.data = local.date(), local.time()
+        if plan.expected_return:
+            self.return_time.data = plan.expected_return.astimezone(policy.zone).time()
+
+
+def _moment(day: date | None, at: time | None, policy: Policy) -> datetime | None:
+    return utc_at_school(day, at, policy.zone)
+
+
+class DecisionForm(FlaskForm):
+    """Authorise, decline or cancel: one form, the button says which."""
+
+    comment = TextAreaField(
+        "Comment (required to decline)",
+        validators=[Optional(), Length(max=1000, message="Keep this under 1000 characters."), plain_text],
+    )
+    #: The plan's version as the decider saw it: a decision about a plan that changed since is refused.
+    version = HiddenField()
+    authorise = SubmitField("Authorise")
+    decline = SubmitField("Decline")
+    cancel = SubmitField("Cancel this visit")
+
+    def action(self) -> str | None:
+        return next((name for name in ("authorise", "decline", "cancel") if getattr(self, name).data), None)

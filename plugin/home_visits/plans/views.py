@@ -1,0 +1,219 @@
+"""The plan pages: my visits, the approvers' queue, the plan form (new, edit, "plan another like this")
+and the decision on a plan."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
+
+from ..db import unit_of_work
+from ..errors import BreaksRules, NotSubmitted, StaleEdit, WorkflowError
+from ..mail import notices
+from ..models import Visit
+from ..people import Person
+from ..records import service as recording
+from ..web.context import (
+    current_person,
+    get_session,
+    get_state,
+    get_visit_or_abort,
+    mail_context,
+    page_number,
+    sees_all,
+    send_notices,
+)
+from ..web.fields import opened_version
+from ..web.guards import MAX_ID, SafetyForm
+from ..web.visit import FamilyActions, family_actions, show_visit
+from . import service as services
+from . import workflow
+from .forms import FIELD_FOR_PLAN, DecisionForm, PlanForm
+from .rules import COPIED, Plan, is_evening
+
+
+def my_visits() -> str:
+    me = current_person()
+    everyone = request.args.get("scope") == "all" and sees_all(me)
+    size = current_app.config["HOME_VISITS_PER_PAGE"]
+    if everyone:
+        query = services.visible_to(me, everyone=True).order_by(Visit.starts_at.desc(), Visit.id.desc())
+        visits, total = services.page(get_session(), query, number=page_number(), size=size)
+    else:
+        visits, total = services.my_page(get_session(), me, number=page_number(), size=size)
+    return render_template(
+        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size,
+        everyone=everyone, can_see_all=sees_all(me), me=me, form=SafetyForm(),
+        open_actions=recording.open_actions(get_session(), lead_id=me.id),
+    )
+
+
+def approvals() -> str:
+    me = current_person()
+    if not me.has(*get_state().policy.rules.authorisers):
+        abort(403)
+    query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
+    size = current_app.config["HOME_VISITS_PER_PAGE"]
+    visits, total = services.page(get_session(), query, number=page_number(), size=size)
+    st = get_state()
+    since = services.waiting_since(get_session(), [v.id for v in visits])
+    now = st.clock()
+    return render_template(
+        "home_visits/approvals.html", visits=visits, total=total, page=page_number(), size=size, me=me,
+        form=DecisionForm(), waited={i: services.how_long(now - at) for i, at in since.items()},
+        one_click={v.id for v in visits if shown_whole(v) and workflow.allowed("authorise", v, me,
+                                                                               st.policy.rules.authorisers)},
+    )
+
+
+def shown_whole(visit: Visit) -> bool:
+    """A plan the queue's row shows whole, so it may be authorised from there in one tap: no risk
+    factor, two staff, in the daytime. Anything else is decided on the visit page."""
+    plan = services.plan_of(visit)
+    return not visit.risk_factors and bool(visit.second_staff_id) and not is_evening(plan, get_state().policy)
+
+
+def visit_page(visit_id: int) -> tuple[str, int]:
+    me = current_person()
+    return show_visit(get_visit_or_abort(visit_id, me), me)
+
+
+def new_plan() -> Response | tuple[str, int] | str:
+    """A new plan; ``?like=<id>`` copies the family, address, staff and contact of an earlier visit."""
+    me = current_person()
+    if not me.has("staff"):
+        abort(403)
+    like = request.args.get("like", "")
+    if like and not (like.isdecimal() and len(like) <= 10 and int(like) <= MAX_ID):
+        abort(400, "The visit to copy must be given by its number.")
+    return _plan_form(me, None, like=get_visit_or_abort(int(like), me) if like else None)
+
+
+def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
+        abort(403)
+    return _plan_form(me, visit)
+
+
+def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) -> Response | tuple[str, int] | str:
+    st, session = get_state(), get_session()
+    form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me,
+                    today=st.clock().astimezone(st.policy.zone).date())
+    submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
+    if not submittable:
+        form.save.label.text = "Save changes"
+
+    def show(status: int = 200) -> tuple[str, int]:
+        page = render_template(
+            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
+            family=family_actions(like, me, including=True) if like else FamilyActions([], []),
+        )
+        return page, status
+
+    if request.method == "GET":
+        if visit is not None:
+            form.fill(services.plan_of(visit), st.policy)
+            form.version.data = str(visit.version)
+        elif like is not None:
+            form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), st.policy)
+        if visit is None:
+            form.form_token.data = secrets.token_urlsafe(24)
+        return show()
+    if not form.validate():
+        return show(400 if "csrf_token" in form.errors else 422)
+    token = form.form_token.data if visit is None and FORM_TOKEN.fullmatch(form.form_token.data or "") else None
+    if token and (first := services.saved_with(session, token, me)) is not None:
+        flash("This plan was already saved: here it is. Nothing was saved twice.")
+        return redirect(url_for("home_visits.visit", visit_id=first))
+    plan, now = form.to_plan(st.policy), st.clock()
+    version = opened_version(form.version)
+    was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
+    try:
+        with unit_of_work(session):
+            if visit is None:
+                visit = services.create_visit(session, plan, actor=me, now=now, form_token=token)
+                session.flush()  # IntegrityError: the same form, posted twice at the same moment
+            else:
+                services.update_visit(session, visit, plan, actor=me, policy=st.policy, now=now, version=version)
+            session.flush()
+            if form.submit.data and submittable:
+                if problems := services.submit(session, visit, actor=me, policy=st.policy, now=now):
+                    raise NotSubmitted(problems)
+                notices.plan_submitted(session, visit, mail_context(), now)
+            elif was_authorised_by and visit.state == workflow.SUBMITTED:
+                notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
+    except IntegrityError:  # the other post of the same form won: show its plan
+        if token is None or (first := services.saved_with(session, token, me)) is None:
+            raise
+        flash("This plan was already saved: here it is. Nothing was saved twice.")
+        return redirect(url_for("home_visits.visit", visit_id=first))
+    except NotSubmitted as refused:
+        for problem in refused.problems:
+            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        return show(422)
+    except BreaksRules as broken:
+        for problem in broken.problems:
+            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        form.form_errors.append("Nothing was saved: a submitted or authorised plan must keep to the school's rules.")
+        return show(422)
+    except (StaleEdit, StaleDataError):
+        form.form_errors.append(
+            "Someone changed this plan since you opened it (or the form was incomplete). "
+            "Open it again to see their changes, then make yours."
+        )
+        return show(409)
+    except WorkflowError as error:
+        form.form_errors.append(str(error))
+        return show(error.status)
+    send_notices()
+    flash("Submitted for authorisation." if visit.state == workflow.SUBMITTED and form.submit.data else "Plan saved.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+#: A "New plan" form's one-time token, as :func:`secrets.token_urlsafe` makes it.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def decide(visit_id: int) -> Response | tuple[str, int]:
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    form = DecisionForm()
+    action = form.action()
+    if not form.validate() or action is None:
+        abort(400, "The request was incomplete or expired: reload the page and try again.")
+    st, session = get_state(), get_session()
+    seen = opened_version(form.version)
+    allowed = workflow.allowed(action, visit, me, st.policy.rules.authorisers)
+    if action in ("authorise", "decline") and allowed and seen != visit.version:
+        changed = workflow.field_words(services.changed_since(session, visit, seen))
+        form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
+                               + ": read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
+    try:
+        with unit_of_work(session):
+            services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(),
+                            comment=form.comment.data or "", seen_version=seen)
+            if action in ("authorise", "decline"):
+                notices.plan_decided(session, visit, mail_context(), st.clock())
+    except BreaksRules as broken:
+        form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
+                               + " ".join(problem.message for problem in broken.problems)]
+        return show_visit(visit, me, form=form, status=422)
+    except StaleEdit:
+        form.comment.errors = ["The plan changed since you opened it: read it again below, then decide."]
+        return show_visit(visit, me, form=form, status=409)
+    except WorkflowError as error:
+        form.comment.errors = [str(error)]
+        return show_visit(visit, me, form=form, status=error.status)
+    send_notices()
+    flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
+    if request.form.get("next") == "approvals":
+        return redirect(url_for("home_visits.approvals"))
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))

@@ -1,0 +1,165 @@
+"""A visit's states and the transitions between them: who may do what, from where.
+
+Pure: :func:`transition` checks and applies a move on any object with ``state``, ``lead_id``
+and ``second_staff_id``, and returns the :class:`Step` the caller records in the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import WorkflowError
+from ..people import Person
+
+DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED = "draft", "submitted", "authorised", "declined", "cancelled"
+CHECKED_OUT, RETURNED, RECORDED = "checked_out", "returned", "recorded"
+
+#: Every state a visit can be in, in the order of its life. "Overdue" is not a state: it is derived
+#: (see :mod:`..safety.rules`).
+STATES = (DRAFT, SUBMITTED, AUTHORISED, CHECKED_OUT, RETURNED, RECORDED, DECLINED, CANCELLED)
+
+#: Plain words for each state, as the portal shows them.
+LABELS = {
+    DRAFT: "Draft",
+    SUBMITTED: "Awaiting authorisation",
+    AUTHORISED: "Authorised",
+    DECLINED: "Declined",
+    CANCELLED: "Cancelled",
+    CHECKED_OUT: "Out on the visit",
+    RETURNED: "Back safe",
+    RECORDED: "Recorded",
+}
+
+#: action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "submit": (frozenset({DRAFT, DECLINED}), SUBMITTED),
+    "authorise": (frozenset({SUBMITTED}), AUTHORISED),
+    "decline": (frozenset({SUBMITTED}), DECLINED),
+    "cancel": (frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED}), CANCELLED),
+    # Editing the time, address or staff of an authorised plan needs a fresh authorisation.
+    "send_back": (frozenset({AUTHORISED}), SUBMITTED),
+    "check_out": (frozenset({AUTHORISED}), CHECKED_OUT),
+    # The visiting staff (or the office, told by phone) say an authorised visit did not happen.
+    "not_going_ahead": (frozenset({AUTHORISED}), CANCELLED),
+    # "Close off": the visiting staff are back, or told the office they are.
+    "check_in": (frozenset({CHECKED_OUT}), RETURNED),
+    # The lead submitted the visit record: it is locked from now on.
+    "record": (frozenset({RETURNED}), RECORDED),
+}
+
+#: States in which the lead may still edit the plan.
+EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
+
+#: How the history names a changed plan field (others: the field's name in words).
+FIELD_WORDS = {"starts_at": "start time", "expected_return": "expected return", "second_staff_id": "second staff",
+               "contact_id": "responsible contact", "lead_id": "lead"}
+
+
+def field_words(names: Collection[str]) -> str:
+    """``["starts_at", "risk_factors"]`` -> ``"start time, risk factors"``."""
+    return ", ".join(FIELD_WORDS.get(name, name.replace("_", " ")) for name in names)
+
+
+class VisitLike(Protocol):
+    state: str
+    lead_id: str
+    second_staff_id: str | None
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str
+    from_state: str
+    to_state: str
+    comment: str = ""
+
+
+def is_visiting(visit: VisitLike, person: Person) -> bool:
+    return person.id in (visit.lead_id, visit.second_staff_id)
+
+
+def sees_everything(person: Person, authorisers: Collection[str]) -> bool:
+    """Approvers and the office see every visit; staff see those they are part of."""
+    return person.has("office", *authorisers)
+
+
+def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """Approvers decide plans, but never one they are going on themselves."""
+    return person.has(*authorisers) and not is_visiting(visit, person)
+
+
+def visiting_or_oversees(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The visiting staff, the office and approvers: they may check a visit back in, extend it and
+    print its card."""
+    return is_visiting(visit, person) or sees_everything(person, authorisers)
+
+
+def reads_record(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The visiting staff and those who authorise may read a visit's record; the office may not.
+
+    The one rule for record content: the record page, its CPOMS copy, open actions, history lines
+    (:data:`RECORD_CONTENT_ACTIONS`) and reports all ask it (reports through :func:`reads_every_record`)."""
+    return is_visiting(visit, person) or reads_every_record(person, authorisers)
+
+
+def reads_every_record(person: Person, authorisers: Collection[str]) -> bool:
+    """Those who authorise read every record, so they alone get reports built from records."""
+    return person.has(*authorisers)
+
+
+#: History lines whose comment is part of the record (an action's text, a correction's reason, the
+#: confirmation's comment, the incident's kinds): shown only to those :func:`reads_record` allows.
+RECORD_CONTENT_ACTIONS = frozenset({"action_done", "record_corrected", "record_confirmed", "incident_reported"})
+
+
+def leads_or_decides(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """The lead, or someone who may authorise plans: they may cancel the visit, correct its record
+    and close its actions."""
+    return person.id == visit.lead_id or person.has(*authorisers)
+
+
+def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
+    """Whether ``person`` may take ``action`` on ``visit`` now (state and role both)."""
+    sources, _ = TRANSITIONS[action]
+    if visit.state not in sources:
+        return False
+    if action in ("authorise", "decline"):
+        return can_authorise(visit, person, authorisers)
+    if action == "cancel":
+        return leads_or_decides(visit, person, authorisers)
+    if action == "check_out":
+        return is_visiting(visit, person)
+    if action in ("check_in", "not_going_ahead"):
+        return visiting_or_oversees(visit, person, authorisers)
+    return person.id == visit.lead_id
+
+
+def transition(
+    visit: VisitLike, action: str, person: Person, *, authorisers: Collection[str], comment: str = ""
+) -> Step:
+    """Move ``visit`` by ``action`` on behalf of ``person``; raise :class:`WorkflowError` if not allowed."""
+    if action not in TRANSITIONS:
+        raise WorkflowError(f"Unknown action {action!r}.", status=400)
+    sources, target = TRANSITIONS[action]
+    if visit.state not in sources:
+        raise WorkflowError(f"This plan is {LABELS[visit.state].lower()}, so it cannot be {_past(action)} now.")
+    if not allowed(action, visit, person, authorisers):
+        if action in ("authorise", "decline") and is_visiting(visit, person):
+            raise WorkflowError("You cannot decide a plan for a visit you are going on.", status=403)
+        raise WorkflowError("You do not have permission to do that.", status=403)
+    if action == "decline" and not comment.strip():
+        raise WorkflowError("Say why the plan is declined, so the member of staff can put it right.", status=400)
+    if action == "not_going_ahead" and not comment.strip():
+        raise WorkflowError("Say why the visit is not going ahead, so the office knows.", status=400)
+    step = Step(action, visit.state, target, comment.strip())
+    visit.state = target
+    return step
+
+
+def _past(action: str) -> str:
+    words = {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled",
+             "check_out": "checked out", "check_in": "closed off", "record": "recorded",
+             "not_going_ahead": "called off"}
+    return words.get(action, "changed")

@@ -1,0 +1,119 @@
+"""Data protection: remove visits past retention, and export everything held about one pupil.
+
+No Flask here; never commits. Both walk the tables by their foreign keys, so a table added later that points at
+a visit (or at a visit's record) is purged and exported with no change here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, delete, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
+from ..text import normalise_ref, search_key
+
+VISITS = Visit.__table__
+RECORDS = VisitRecord.__table__
+NOTICES = Notice.__table__
+MENTIONS = NoticeMention.__table__
+
+
+def _children(parent: Table) -> list[tuple[Table, Any]]:
+    """Tables with a foreign key to ``parent``, with the referencing column."""
+    found = []
+    for table in Base.metadata.sorted_tables:
+        for key in table.foreign_keys:
+            if key.column.table is parent:
+                found.append((table, key.parent))
+    return found
+
+
+def cutoff(now: datetime, years: int) -> datetime:
+    return now - timedelta(days=round(365.25 * years))
+
+
+def due(session: Session, now: datetime, years: int) -> list[Visit]:
+    """Visits that started (or, undated, were created) more than ``years`` ago."""
+    limit = cutoff(now, years)
+    query = select(Visit).where(
+        or_(Visit.starts_at < limit, Visit.starts_at.is_(None) & (Visit.created_at < limit))
+    )
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
+
+
+def purge(session: Session, now: datetime, years: int) -> int:
+    """Delete visits past retention with everything attached to them; keep one line saying how
+    many and when. Returns how many visits went."""
+    ids = [visit.id for visit in due(session, now, years)]
+    if ids:
+        # A notice naming several visits (the morning digest) goes with any of them: its text holds
+        # their addresses. Its other mentions go with it.
+        notices = select(MENTIONS.c.notice_id).where(MENTIONS.c.visit_id.in_(ids)).scalar_subquery()
+        notice_ids = list(session.scalars(select(NOTICES.c.id).where(NOTICES.c.id.in_(notices))))
+        if notice_ids:
+            session.execute(delete(MENTIONS).where(MENTIONS.c.notice_id.in_(notice_ids)))
+            session.execute(delete(NOTICES).where(NOTICES.c.id.in_(notice_ids), NOTICES.c.visit_id.is_(None)))
+        record_ids = select(RECORDS.c.id).where(RECORDS.c.visit_id.in_(ids)).scalar_subquery()
+        for table, column in _children(RECORDS):
+            session.execute(delete(table).where(column.in_(record_ids)))
+        for table, column in _children(VISITS):
+            session.execute(delete(table).where(column.in_(ids)))
+        session.execute(delete(VISITS).where(VISITS.c.id.in_(ids)))
+    session.add(PurgeEntry(at=now, cutoff=cutoff(now, years), visits=len(ids)))
+    return len(ids)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _rows(session: Session, table: Table, column: Any, ids: list[int]) -> list[dict[str, Any]]:
+    rows = session.execute(select(table).where(column.in_(ids)).order_by(*table.primary_key.columns)).mappings()
+    return [{key: _plain(value) for key, value in row.items()} for row in rows]
+
+
+def export_pupil(session: Session, pupil: str) -> dict[str, Any]:
+    """Everything held about the pupil, matched by the name staff typed (case, accents written either
+    way and spacing ignored: :func:`search_key`) or by the school reference on the plan:
+    each visit with every row that points at it or at its record."""
+    by_name = Visit.pupil_key == search_key(pupil)
+    ref = normalise_ref(pupil)
+    matches = or_(by_name, Visit.pupil_ref == ref) if ref else by_name
+    visit_ids = list(session.scalars(select(Visit.id).where(matches).order_by(Visit.id)))
+    tables: dict[str, list[dict[str, Any]]] = {VISITS.name: _rows(session, VISITS, VISITS.c.id, visit_ids)}
+    for table, column in _children(VISITS):
+        tables[table.name] = _rows(session, table, column, visit_ids)
+    record_ids = [row["id"] for row in tables.get(RECORDS.name, [])]
+    for table, column in _children(RECORDS):
+        tables[table.name] = _rows(session, table, column, record_ids)
+    return {"pupil": pupil, "visits": len(visit_ids), "tables": tables}
+
+
+def export_html(export: dict[str, Any], *, generated: datetime) -> str:
+    """The export as one readable HTML page (every value escaped)."""
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Home visits held about {html.escape(export['pupil'])}</title></head><body>",
+        f"<h1>Home visits: everything held about {html.escape(export['pupil'])}</h1>",
+        f"<p>{export['visits']} visit(s). Generated {generated:%d %B %Y %H:%M} UTC.</p>",
+    ]
+    for name, rows in export["tables"].items():
+        parts.append(f"<h2>{html.escape(name.removeprefix('home_visits_').replace('_', ' ').capitalize())}</h2>")
+        if not rows:
+            parts.append("<p>None.</p>")
+            continue
+        for row in rows:
+            parts.append("<dl>")
+            for column, value in row.items():
+                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                parts.append(f"<dt>{html.escape(column)}</dt><dd>{html.escape(shown)}</dd>")
+            parts.append("</dl>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,92 @@
+"""Reporting for SLT: counts of visits in a date range, and the CSV behind them. No Flask here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Alert, AuditEntry, Visit, VisitRecord
+from ..policy import Policy
+from ..records.rules import OUTCOMES
+
+COLUMNS = ["visit", "date", "reason", "outcome", "lead", "second", "state", "authorised", "declined",
+           "escalated", "incident", "pupil"]
+
+
+@dataclass
+class Summary:
+    visits: int = 0
+    by_reason: Counter[str] = field(default_factory=Counter)
+    by_outcome: Counter[str] = field(default_factory=Counter)
+    by_staff: Counter[str] = field(default_factory=Counter)
+    authorised: int = 0
+    declined: int = 0
+    escalated: int = 0
+
+
+def rows(
+    session: Session, *, start: datetime, end: datetime, policy: Policy, name: Callable[[str], str], names: bool
+) -> list[dict[str, str]]:
+    """One row per visit starting in ``[start, end)``; the pupil's name only when ``names``."""
+    visits = session.scalars(
+        select(Visit).where(Visit.starts_at >= start, Visit.starts_at < end, Visit.state != "draft")
+        .order_by(Visit.starts_at, Visit.id)
+    ).all()
+    ids = [v.id for v in visits]
+    outcomes = dict(session.execute(select(VisitRecord.visit_id, VisitRecord.outcome)
+                                    .where(VisitRecord.visit_id.in_(ids))).all()) if ids else {}
+    escalated = set(session.scalars(select(Alert.visit_id).where(Alert.visit_id.in_(ids),
+                                                                 Alert.status == "sent"))) if ids else set()
+    decided = session.execute(select(AuditEntry.visit_id, AuditEntry.action)
+                              .where(AuditEntry.visit_id.in_(ids),
+                                     AuditEntry.action.in_(["authorise", "decline"]))).all() if ids else []
+    authorised = {visit_id for visit_id, action in decided if action == "authorise"}
+    declined = {visit_id for visit_id, action in decided if action == "decline"}
+    zone = policy.zone
+    table = []
+    for visit in visits:
+        reason = policy.reason(visit.reason)
+        table.append({
+            "visit": str(visit.id),
+            "date": visit.starts_at.astimezone(zone).strftime("%Y-%m-%d") if visit.starts_at else "",
+            "reason": reason.title if reason else (visit.reason_other or "Other"),
+            "outcome": OUTCOMES.get(outcomes.get(visit.id, ""), "Not recorded"),
+            "lead": name(visit.lead_id),
+            "second": name(visit.second_staff_id) if visit.second_staff_id else "",
+            "state": visit.state,
+            "authorised": "yes" if visit.id in authorised else "no",
+            "declined": "yes" if visit.id in declined else "no",
+            "escalated": "yes" if visit.id in escalated else "no",
+            "incident": "yes" if visit.incident else "no",
+            "pupil": visit.pupil if names else visit.pupil_initials,
+        })
+    return table
+
+
+def summarise(table: list[dict[str, str]]) -> Summary:
+    summary = Summary(visits=len(table))
+    for row in table:
+        summary.by_reason[row["reason"]] += 1
+        summary.by_outcome[row["outcome"]] += 1
+        summary.by_staff[row["lead"]] += 1
+        summary.authorised += row["authorised"] == "yes"
+        summary.declined += row["declined"] == "yes"
+        summary.escalated += row["escalated"] == "yes"
+    return summary
+
+
+def to_csv(table: list[dict[str, str]]) -> str:
+    """CSV text; cells that a spreadsheet would run as a formula are quoted with a leading apostrophe."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v) for k, v in row.items()})
+    return out.getvalue()

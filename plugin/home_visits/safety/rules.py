@@ -1,0 +1,199 @@
+"""The safety chain's rules: when a visit is overdue or its check-out missed, and which alerts are due.
+Pure: no Flask, no database.
+
+Nothing here is stored. A visit that is checked out and past its expected return plus the policy's grace
+minutes is *overdue*. An authorised visit that nobody checked out by its start plus the grace has a
+*missed check-out* (the likeliest human failure), and once its expected return plus the grace has passed
+it is overdue as well, escalated exactly as if the staff had gone out and not come back. Each escalation
+tier fires a set number of minutes after that moment; tiers that fall while the office is closed go to
+the out-of-hours contact instead of the office.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Protocol
+
+from .. import clock
+from ..policy import Policy
+
+AUTHORISED, CHECKED_OUT = "authorised", "checked_out"
+
+#: Alert keys: escalation tiers are ``tier-<n>``, "alert the office now" ``manual-<n>``, incidents
+#: reported at the moment ``incident-<n>``, the record's incident ``incident``.
+END_OF_DAY = "end-of-day"
+NOT_CHECKED_OUT = "not-checked-out"
+
+#: What a visit's safety status can be, as the dashboard groups visits.
+OVERDUE, MISSED, OUT = "overdue", "missed", "out"
+
+
+class SafetyVisit(Protocol):
+    state: str
+    starts_at: datetime | None
+    expected_return: datetime | None
+    checked_out_at: datetime | None
+    acknowledged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Due:
+    """An alert that must exist for a visit: its key (unique per visit, ever) and who it goes to."""
+
+    key: str
+    notify: tuple[str, ...]
+    #: When it became due.
+    at: datetime
+
+
+def _after_grace(moment: datetime | None, policy: Policy) -> datetime | None:
+    return None if moment is None else moment + timedelta(minutes=policy.rules.grace_minutes)
+
+
+def overdue_from(visit: SafetyVisit, policy: Policy) -> datetime | None:
+    """The moment the visit becomes overdue (expected return + grace), if it has an expected return."""
+    return _after_grace(visit.expected_return, policy)
+
+
+def missed_from(visit: SafetyVisit, policy: Policy) -> datetime | None:
+    """The moment an authorised visit that nobody checked out raises "not checked out yet" (start + grace)."""
+    return _after_grace(visit.starts_at, policy)
+
+
+def watched(visit: SafetyVisit) -> bool:
+    """Visits the chain watches: out now, or authorised and due to go out."""
+    return visit.state == CHECKED_OUT or (visit.state == AUTHORISED and visit.starts_at is not None)
+
+
+def status(visit: SafetyVisit, policy: Policy, now: datetime) -> str:
+    """``overdue``, ``missed`` (not checked out yet), ``out`` or ``""`` (nothing to watch now)."""
+    if not watched(visit):
+        return ""
+    late = overdue_from(visit, policy)
+    if late is not None and now >= late:
+        return OVERDUE
+    if visit.state == CHECKED_OUT:
+        return OUT
+    missed = missed_from(visit, policy)
+    return MISSED if missed is not None and now >= missed else ""
+
+
+def checked_status(visit: SafetyVisit, policy: Policy, now: datetime) -> tuple[str, str]:
+    """:func:`status`, and what went wrong when it cannot be worked out (a date no calendar reaches, say):
+    pages show that visit with the problem instead of failing for everyone."""
+    try:
+        return status(visit, policy, now), ""
+    except (OverflowError, ValueError, TypeError) as error:
+        return "", f"{type(error).__name__}: {error}"
+
+
+def is_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
+    """Past expected return + grace and not back: out, or never checked out at all."""
+    return status(visit, policy, now) == OVERDUE
+
+
+def office_open(moment: datetime, policy: Policy) -> bool:
+    """Whether the school office is open at ``moment`` (its own day's opening to closing time)."""
+    local = moment.astimezone(policy.zone).time()
+    return policy.escalation.office_opens <= local < policy.escalation.office_closes
+
+
+def closing_time(visit: SafetyVisit, policy: Policy) -> datetime | None:
+    """The office's closing time on the day the visit went out, as an aware datetime."""
+    start = visit.checked_out_at or visit.starts_at
+    if start is None:
+        return None
+    return local_moment(start, policy.escalation.office_closes, policy)
+
+
+def local_moment(day_of: datetime, at: time, policy: Policy) -> datetime:
+    """``at`` o'clock at the school on the school's day of ``day_of``."""
+    return clock.local_moment(day_of, at, policy.zone)
+
+
+def went_out_after_closing(visit: SafetyVisit, policy: Policy) -> bool:
+    """Checked out once the office had closed: the out-of-hours contact is the cover from the start."""
+    return visit.checked_out_at is not None and not office_open(visit.checked_out_at, policy)
+
+
+def _out_of_hours(notify: tuple[str, ...], at: datetime, policy: Policy) -> tuple[str, ...]:
+    """While the office is closed, whoever a tier would tell at the office is the out-of-hours contact."""
+    if office_open(at, policy) or "office" not in notify:
+        return notify
+    return tuple(dict.fromkeys("out_of_hours" if kind == "office" else kind for kind in notify))
+
+
+def due_alerts(visit: SafetyVisit, policy: Policy, now: datetime) -> list[Due]:
+    """Every alert that should exist for ``visit`` at ``now``. Acknowledged visits get no further tiers."""
+    if not watched(visit):
+        return []
+    due = []
+    if visit.state == AUTHORISED:
+        missed = missed_from(visit, policy)
+        if missed is not None and now >= missed:
+            due.append(Due(NOT_CHECKED_OUT, ("lead", "responsible_contact"), missed))
+    since = overdue_from(visit, policy)
+    if since is not None and visit.acknowledged_at is None:
+        for number, tier in enumerate(policy.escalation.tiers):
+            at = since + timedelta(minutes=tier.after_minutes)
+            if now >= at:
+                due.append(Due(f"tier-{number}", _out_of_hours(tuple(tier.notify), at, policy), at))
+    closes = closing_time(visit, policy)
+    if visit.state == CHECKED_OUT and closes is not None and now >= closes and not went_out_after_closing(
+            visit, policy):
+        due.append(Due(END_OF_DAY, ("out_of_hours",), closes))
+    return due
+
+
+def still_needed(key: str, raised_by: str, visit: SafetyVisit) -> bool:
+    """Whether an alert not yet sent should still go: anything raised by a person always does; the
+    automatic ones only while their reason lasts (a late check-out ends "not checked out yet")."""
+    if raised_by:
+        return True
+    if key == NOT_CHECKED_OUT:
+        return visit.state == AUTHORISED
+    if key == END_OF_DAY:
+        return visit.state == CHECKED_OUT
+    return watched(visit)
+
+
+def top_tier(policy: Policy) -> tuple[str, ...]:
+    """Who the "alert the office now" button reaches: the last tier, plus the office."""
+    notify = list(policy.escalation.tiers[-1].notify)
+    return tuple(dict.fromkeys(["office", *notify]))
+
+
+def minutes_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> int:
+    since = overdue_from(visit, policy)
+    return max(0, int((now - since).total_seconds() // 60)) if since else 0
+
+
+def check_out_opens(visit: SafetyVisit, policy: Policy) -> datetime | None:
+    """From when the visiting staff may check out: the policy's minutes before the start, on the day."""
+    if visit.starts_at is None:
+        return None
+    opens = visit.starts_at - timedelta(minutes=policy.rules.check_out_opens_minutes)
+    return max(opens, local_moment(visit.starts_at, time(0), policy))
+
+
+def check_out_closes(visit: SafetyVisit, policy: Policy) -> datetime | None:
+    """Check-out stays open (late) until the end of the visit's day."""
+    if visit.starts_at is None:
+        return None
+    return local_moment(visit.starts_at, time(0), policy) + timedelta(days=1)
+
+
+def may_check_out_now(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
+    opens, closes = check_out_opens(visit, policy), check_out_closes(visit, policy)
+    return opens is not None and closes is not None and opens <= now < closes
+
+
+def may_report_incident(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
+    """While out, and for the rest of the day the staff went out: an incident is reported as it happens,
+    not only in the record written later."""
+    if visit.state == CHECKED_OUT:
+        return True
+    went = visit.checked_out_at
+    return (visit.state in ("returned", "recorded") and went is not None
+            and went.astimezone(policy.zone).date() == now.astimezone(policy.zone).date())

@@ -1,0 +1,192 @@
+"""The safety chain in the database: alarms raised from the visit page, extensions, someone taking charge,
+and which visits the chain watches. No Flask here; never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from ..audit import audit
+from ..calendar.service import moved
+from ..errors import WorkflowError
+from ..mail import outbox
+from ..models import Alert, JobRun, Visit
+from ..people import Person
+from ..plans import workflow
+from ..policy import Policy
+from . import rules as safety
+
+#: A visit the chain never saw go out is watched for this long after its start: long enough to cover a
+#: cron that was down overnight, short enough that old plans nobody closed are not read every run.
+LOOK_BACK = timedelta(days=2)
+
+#: The kinds of incident staff can report from the visit page, at the moment they happen.
+INCIDENT_KINDS = {
+    "aggression": "Aggression or threats",
+    "injury": "Someone was hurt",
+    "accident": "An accident (on the way or at the home)",
+    "child_at_risk": "A child at risk",
+}
+
+
+def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str], due_at: datetime, *,
+                raised_by: str = "", detail: str = "") -> int | None:
+    """Create the alert unless it exists already; the new alert's id, None when it existed."""
+    return outbox.insert_once(
+        session, Alert, unique=["visit_id", "key"], visit_id=visit_id, key=key, notify=list(notify),
+        due_at=due_at, status="pending", attempts=0, last_error="", raised_by=raised_by, detail=detail,
+    )
+
+
+def watched(session: Session, now: datetime) -> list[Visit]:
+    """Visits out now, and authorised visits that have started (recently) and nobody checked out."""
+    starts = Visit.starts_at
+    return list(session.scalars(select(Visit).where(or_(
+        Visit.state == safety.CHECKED_OUT,
+        and_(Visit.state == safety.AUTHORISED, starts <= now, starts >= now - LOOK_BACK),
+    )).order_by(Visit.id)))
+
+
+#: Who hears at once about an incident, besides the addresses in ``HOME_VISITS_INCIDENT_EMAILS``.
+INCIDENT_NOTIFY = ("approvers", "incident_contacts")
+
+
+def raise_alarm(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime,
+                incident: str = "") -> int:
+    """Someone who can see the visit raises the alarm from its page (the visiting staff, or whoever they
+    phoned): "alert the office now" (the top tier and the office),
+    or an incident of kind ``incident`` (the approvers and the incident contacts). Returns the alert's id;
+    it stays open on the dashboard until someone says they are handling it."""
+    if incident:
+        if incident not in INCIDENT_KINDS:
+            raise WorkflowError("Choose what kind of incident it is.", status=400)
+        if not safety.may_report_incident(visit, policy, now):
+            raise WorkflowError("Incidents are reported here while you are out and on the day of the "
+                                         "visit; after that, use the visit record. If anyone is in danger, call 999.")
+    elif visit.state != safety.CHECKED_OUT:
+        raise WorkflowError("Alerts are for a visit that is out. If anyone is in danger, call 999.")
+    prefix, notify = ("incident", INCIDENT_NOTIFY) if incident else ("manual", safety.top_tier(policy))
+    earlier = select(Alert.id).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))
+    count = len(session.scalars(earlier).all())
+    alert_id = raise_alert(session, visit.id, f"{prefix}-{count + 1}", notify, now, raised_by=actor.id, detail=incident)
+    if alert_id is None:  # two taps at the same moment: the first one's alarm stands
+        raise WorkflowError("That alarm was raised a moment ago; it is on its way.")
+    if incident:
+        visit.incident = True
+        audit(session, visit, actor, "incident_reported", now, comment=INCIDENT_KINDS[incident])
+    else:
+        audit(session, visit, actor, "alert_raised", now, comment="Alert the office now")
+    return alert_id
+
+
+def alert_id(session: Session, visit_id: int, key: str) -> int | None:
+    """The id of the visit's alert with ``key`` (``incident``, say), if it was raised."""
+    return session.scalar(select(Alert.id).where(Alert.visit_id == visit_id, Alert.key == key))
+
+
+def reported_incidents(session: Session, visit_id: int) -> list[Alert]:
+    """Incidents the staff reported from the visit page as they happened, oldest first."""
+    return list(session.scalars(select(Alert).where(Alert.visit_id == visit_id, Alert.key.startswith("incident-"))
+                                .order_by(Alert.id)))
+
+
+#: The longest an extension may reach past the moment it is asked for.
+LONGEST_EXTENSION = timedelta(hours=8)
+
+
+def extend(
+    session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime, until: datetime, reason: str
+) -> None:
+    """Move the expected return of a visit that is out; the office sees the reason."""
+    if visit.state != workflow.CHECKED_OUT:
+        raise WorkflowError("Only a visit that is out can be extended.")
+    if not workflow.visiting_or_oversees(visit, actor, policy.rules.authorisers):
+        raise WorkflowError("You do not have permission to do that.", status=403)
+    if not reason.strip():
+        raise WorkflowError("Say why you need longer, so the office knows.", status=400)
+    if not now < until <= now + LONGEST_EXTENSION:
+        raise WorkflowError("Choose a new return time later than now and within 8 hours.", status=400)
+    old = visit.expected_return
+    visit.expected_return, visit.extension_reason = until, reason.strip()
+    moved(session, visit, now)
+    zone = policy.zone
+    was = old.astimezone(zone).strftime("%H:%M") if old else "?"
+    audit(session, visit, actor, "extended", now, from_state=visit.state, to_state=visit.state,
+          comment=f"From {was} to {until.astimezone(zone).strftime('%H:%M')}: {visit.extension_reason}")
+
+
+def open_alarms(session: Session, visit_ids: list[int] | None = None) -> list[Alert]:
+    """Alarms people raised ("alert the office now", incidents) that nobody has said they are handling."""
+    query = select(Alert).where(Alert.raised_by != "", Alert.handled_at.is_(None)).order_by(Alert.id)
+    if visit_ids is not None:
+        query = query.where(Alert.visit_id.in_(visit_ids))
+    return list(session.scalars(query))
+
+
+def acknowledge(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> None:
+    """A responder takes charge: of an overdue visit or a missed check-out (no further tiers fire), and
+    of every open alarm on the visit (they leave the top of the dashboard). The end-of-day email and the
+    alarms already sent are not affected."""
+    if not (workflow.sees_everything(actor, policy.rules.authorisers) or actor.id == visit.contact_id):
+        raise WorkflowError("Only the office, senior leaders or the responsible contact can do that.", 403)
+    alarms = open_alarms(session, [visit.id])
+    late = visit.acknowledged_at is None and safety.status(visit, policy, now) in (safety.OVERDUE, safety.MISSED)
+    if not (alarms or late):
+        raise WorkflowError("This visit has no open alert to take on.")
+    for alarm in alarms:
+        alarm.handled_at, alarm.handled_by = now, actor.id
+    if late:
+        visit.acknowledged_at, visit.acknowledged_by = now, actor.id
+    moved(session, visit, now, shown=False)
+    audit(session, visit, actor, "acknowledged", now, from_state=visit.state, to_state=visit.state,
+          comment="Handling the alert")
+
+
+
+
+@dataclass
+class Dashboard:
+    """What the office's dashboard shows: visits by safety status (``""``: today's others), those whose
+    status cannot be worked out (with why), each watched visit's alerts, the open alarms, the last sweep."""
+
+    groups: dict[str, list[Visit]] = field(default_factory=lambda: {safety.OVERDUE: [], safety.MISSED: [],
+                                                                    safety.OUT: [], "": []})
+    unreadable: list[tuple[Visit, str]] = field(default_factory=list)
+    alerts: dict[int, list[Alert]] = field(default_factory=dict)
+    alarms: list[tuple[Alert, Visit]] = field(default_factory=list)
+    last_sweep: JobRun | None = None
+
+
+def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
+    """The dashboard at ``now``, derived (no job needed); a visit whose status cannot be worked out is
+    listed on its own with the reason, and never stops the rest."""
+    start = safety.local_moment(now, time(0), policy)
+    visits = session.scalars(
+        select(Visit).where(
+            or_(
+                Visit.id.in_(v.id for v in watched(session, now)),
+                Visit.starts_at.between(start, start + timedelta(days=1))
+                & Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.RETURNED]),
+            )
+        ).order_by(Visit.expected_return, Visit.id)
+    ).all()
+    board = Dashboard(last_sweep=session.get(JobRun, "escalate"))
+    for visit in visits:
+        status, problem = safety.checked_status(visit, policy, now)
+        if problem:
+            board.unreadable.append((visit, problem))
+        else:
+            board.groups[status].append(visit)
+    watching = board.groups[safety.OVERDUE] + board.groups[safety.MISSED] + board.groups[safety.OUT]
+    board.alerts = {v.id: [] for v in watching}
+    for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(list(board.alerts))).order_by(Alert.id)):
+        board.alerts[alert.visit_id].append(alert)
+    alarms = open_alarms(session)
+    alarm_visits = {v.id: v for v in session.scalars(select(Visit).where(Visit.id.in_({a.visit_id for a in alarms})))}
+    board.alarms = [(a, alarm_visits[a.visit_id]) for a in alarms]
+    return board

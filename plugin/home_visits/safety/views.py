@@ -1,0 +1,175 @@
+"""At the door and after: check out, back safe, extend, alert, the visit card, and the office dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from ..clock import next_after
+from ..db import unit_of_work
+from ..errors import WorkflowError
+from ..models import Visit
+from ..plans import service as plans
+from ..plans import workflow
+from ..web.context import current_person, get_session, get_state, get_visit_or_abort, mail_context
+from ..web.guards import SafetyForm, one_tap
+from ..web.visit import show_visit
+from . import rules as safety
+from . import service as escalation
+from .forms import CallOffForm, ExtendForm, IncidentForm
+from .sweep import deliver
+
+
+def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: str | None = None) -> Response:
+    """A one-tap button: check the CSRF token, call ``act(session, visit, actor=, policy=, now=)``,
+    say ``message`` and go back (to the visit, or to the ``back_to`` endpoint); a move that is not
+    allowed gets its status and plain reason."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    one_tap()
+    st, session = get_state(), get_session()
+    try:
+        with unit_of_work(session):
+            act(session, visit, actor=me, policy=st.policy, now=st.clock())
+    except WorkflowError as error:
+        abort(error.status, str(error))
+    flash(message)
+    return redirect(url_for(back_to) if back_to else url_for("home_visits.visit", visit_id=visit.id))
+
+
+def _move(visit_id: int, action: str, message: str) -> Response:
+    return _one_tap(visit_id, partial(plans.decide, action=action), message)
+
+
+def check_out(visit_id: int) -> Response:
+    response = _move(visit_id, "check_out", "You are checked out. Tap “I'm back safe” as soon as you have left.")
+    policy, session = get_state().policy, get_session()
+    visit = session.get(Visit, visit_id)
+    if visit is not None and safety.went_out_after_closing(visit, policy):
+        flash(f"The school office has closed: {policy.escalation.out_of_hours_contact} is your cover for this "
+              f"visit, and is the one alerted if you are not back on time.")
+    return response
+
+
+def not_going_ahead(visit_id: int) -> Response | tuple[str, int]:
+    """"Not going ahead": the visit did not happen; the chain stops watching it, the office sees why."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    form = CallOffForm()
+    if not form.validate():
+        return show_visit(visit, me, call_off_form=form, status=400 if "csrf_token" in form.errors else 422)
+    st, session = get_state(), get_session()
+    try:
+        with unit_of_work(session):
+            plans.decide(session, visit, "not_going_ahead", actor=me, policy=st.policy, now=st.clock(),
+                         comment=form.reason.data or "")
+    except WorkflowError as error:
+        form.reason.errors = [str(error)]
+        return show_visit(visit, me, call_off_form=form, status=error.status)
+    flash("Noted: the visit is not going ahead. No alerts will be sent for it.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def check_in(visit_id: int) -> Response:
+    return _move(visit_id, "check_in", "Welcome back: the visit is closed off.")
+
+
+def extend(visit_id: int) -> Response | tuple[str, int]:
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    form = ExtendForm()
+    st, session = get_state(), get_session()
+    if not form.validate():
+        return show_visit(visit, me, extend_form=form, status=400 if "csrf_token" in form.errors else 422)
+    now = st.clock()
+    until = next_after(now, form.until.data, st.policy.zone)  # a time earlier than now means after midnight
+    try:
+        with unit_of_work(session):
+            escalation.extend(session, visit, actor=me, policy=st.policy, now=now, until=until,
+                              reason=form.reason.data)
+    except WorkflowError as error:
+        form.until.errors = [str(error)]
+        return show_visit(visit, me, extend_form=form, status=error.status)
+    flash(f"Expected back at {until.astimezone(st.policy.zone).strftime('%H:%M')}. The office can see why.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def acknowledge(visit_id: int) -> Response:
+    return _one_tap(visit_id, escalation.acknowledge,
+                    "You are handling this alert; no further alerts will be sent for this visit.",
+                    back_to="home_visits.dashboard")
+
+
+def _raise_alarm(visit_id: int, *, incident: str = "", form: IncidentForm | None = None) -> Response | tuple[str, int]:
+    """Raise an alarm from the visit page and try to email it straight away (the sweep retries it)."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    st, session = get_state(), get_session()
+    if form is None:
+        one_tap()
+    now = st.clock()
+    try:
+        with unit_of_work(session):
+            alert_id = escalation.raise_alarm(session, visit, actor=me, policy=st.policy, now=now,
+                                              incident=incident)
+    except WorkflowError as error:
+        if form is None:
+            abort(error.status, str(error))
+        form.kind.errors = [str(error)]
+        return show_visit(visit, me, incident_form=form, status=error.status)
+    result = deliver(session, mail_context(), now, only=alert_id)
+    who = "Senior leaders have" if incident else "The office and senior leaders have"
+    if result.sent:
+        flash(f"{who} been emailed. If anyone is in danger, call 999.")
+    else:
+        flash("The email could not be sent yet; it will be retried. Phone the school office now, or 999.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def alert_now(visit_id: int) -> Response | tuple[str, int]:
+    """"Alert the office now": raise the top tier at once and try to send it straight away."""
+    return _raise_alarm(visit_id)
+
+
+def report_incident(visit_id: int) -> Response | tuple[str, int]:
+    """"Report an incident" while out or later that day: the approvers hear at once."""
+    form = IncidentForm(kinds=escalation.INCIDENT_KINDS)
+    if not form.validate():
+        me = current_person()
+        return show_visit(get_visit_or_abort(visit_id, me), me, incident_form=form,
+                          status=400 if "csrf_token" in form.errors else 422)
+    return _raise_alarm(visit_id, incident=form.kind.data or "", form=form)
+
+
+def dashboard() -> str:
+    """Open alarms, then who is overdue, who has not checked out, who is out, and today's other visits.
+    Derived on every load (no job needed); a visit whose status cannot be worked out is listed on its
+    own with the reason, and never stops the page."""
+    me = current_person()
+    st, session = get_state(), get_session()
+    if not workflow.sees_everything(me, st.policy.rules.authorisers):
+        abort(403)
+    now, policy = st.clock(), st.policy
+    board = escalation.dashboard(session, policy, now)
+    last = board.last_sweep
+    limit = timedelta(minutes=2 * current_app.config["HOME_VISITS_SWEEP_MINUTES"])
+    return render_template(
+        "home_visits/dashboard.html", me=me, overdue=board.groups[safety.OVERDUE], missed=board.groups[safety.MISSED],
+        out=board.groups[safety.OUT], later=[v for v in board.groups[""] if v.state != workflow.CHECKED_OUT],
+        alerts=board.alerts, alarms=board.alarms, unreadable=board.unreadable, now=now,
+        minutes_overdue=lambda v: safety.minutes_overdue(v, policy, now),
+        sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
+    )
+
+
+def visit_card(visit_id: int) -> tuple[str, int]:
+    """One printable page to carry: where, when, who, who to ring, what to do if not back, what to take."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    if not workflow.visiting_or_oversees(visit, me, get_state().policy.rules.authorisers):
+        return render_template("home_visits/card.html", visit=None, me=me), 403
+    return render_template("home_visits/card.html", visit=visit, me=me), 200

@@ -1,0 +1,79 @@
+"""The visit page, the one renderer every domain's view uses when it shows a visit with its forms (a
+decision, an extension, an incident, a call-off) and their errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import render_template
+
+from ..models import Visit
+from ..people import Person
+from ..plans import workflow
+from ..plans.forms import AGREED, APPOINTMENT, TRAVEL, DecisionForm
+from ..records import service as recording
+from ..safety import rules as safety
+from ..safety import service as escalation
+from ..safety.forms import CallOffForm, ExtendForm, IncidentForm
+from .context import get_session, get_state
+from .guards import SafetyForm
+
+#: Plain words for the plan's choice fields, as the visit page shows them.
+CHOICE_WORDS = {"family_agreed": {c.value: c.label for c in AGREED},
+                "appointment": {c.value: c.label for c in APPOINTMENT},
+                "travel": {c.value: c.label for c in TRAVEL}}
+
+
+def show_visit(
+    visit: Visit, me: Person, *, form: DecisionForm | None = None, extend_form: Any = None,
+    incident_form: Any = None, call_off_form: Any = None, status: int = 200
+) -> tuple[str, int]:
+    """The visit page: the plan, the buttons this person may use now, and the history."""
+    st, session = get_state(), get_session()
+    policy, now = st.policy, st.clock()
+    authorisers = policy.rules.authorisers
+    actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    safety_status, problem = safety.checked_status(visit, policy, now)
+    visiting = workflow.is_visiting(visit, me)
+    form = form or DecisionForm()
+    form.version.data = str(visit.version)  # the version this page shows: a decision is about it
+    page = render_template(
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions, words=CHOICE_WORDS,
+        can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
+        visiting=visiting, sees_all=workflow.sees_everything(me, authorisers),
+        safety_status=safety_status, safety_problem=problem,
+        overdue=safety_status == safety.OVERDUE,
+        minutes_overdue=safety.minutes_overdue(visit, policy, now) if safety_status == safety.OVERDUE else 0,
+        may_check_out=not problem and safety.may_check_out_now(visit, policy, now),
+        check_out_opens=None if problem else safety.check_out_opens(visit, policy),
+        may_report=visiting and safety.may_report_incident(visit, policy, now),
+        alarms=escalation.open_alarms(session, [visit.id]), reported=escalation.reported_incidents(session, visit.id),
+        safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
+        incident_form=incident_form or IncidentForm(kinds=escalation.INCIDENT_KINDS),
+        call_off_form=call_off_form or CallOffForm(),
+        record=recording.record_of(session, visit),
+        can_read_record=workflow.reads_record(visit, me, authorisers),
+        record_actions=workflow.RECORD_CONTENT_ACTIONS,
+        family=family_actions(visit, me) if visit.postcode else FamilyActions([], []),
+    )
+    return page, status
+
+
+@dataclass
+class FamilyActions:
+    """Open actions from earlier visits to a family: those ``me`` may read (with their visit), and the
+    leads to ask about the others (whose records ``me`` may not read: only that they exist is shown)."""
+
+    readable: list[tuple[Any, Visit]]
+    ask: list[str]
+
+
+def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
+    rows = recording.open_actions(get_session(), visit=visit, including=including)
+    authorisers = get_state().policy.rules.authorisers
+    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(earlier, me, authorisers)]
+    ask = list(dict.fromkeys(earlier.lead_id for _, earlier in rows if (_, earlier) not in readable))
+    return FamilyActions(readable, ask)
+
+

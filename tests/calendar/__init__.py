@@ -1,0 +1,1 @@
+"""The SLT calendar: iCalendar output, feeds, tokens."""

@@ -1,0 +1,1 @@
+"""Plan emails and the email templates."""

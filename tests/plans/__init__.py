@@ -1,0 +1,1 @@
+"""Plans: the policy's rules, the workflow, the plan pages and every save."""

@@ -1,0 +1,1 @@
+"""The policy file: schema, loader, inheritance."""

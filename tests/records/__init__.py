@@ -1,0 +1,1 @@
+"""Visit records: writing, locking, correcting, confirming, and who may read them."""

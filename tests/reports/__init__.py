@@ -1,0 +1,1 @@
+"""Reports, retention and the subject-access export."""

@@ -1,0 +1,1 @@
+"""The web layer: security headers, CSRF, embedding, the extension, storage and requests."""
