@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import config
+from .calendar.cache import EventCache
 from .calendar.service import StaffMark
 from .people import Directory
 from .policy import Policy
@@ -38,6 +39,9 @@ class State:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     #: Recently built calendar feeds by ETag key, so many subscribers of one feed cost one build.
     feed_cache: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)
+    #: Each calendar event's bytes by everything it shows, least recently used out first, at most
+    #: ``HOME_VISITS_FEED_EVENT_CACHE`` of them: a feed after one change serialises one event again.
+    event_cache: EventCache = field(default_factory=lambda: EventCache(config.HOME_VISITS_FEED_EVENT_CACHE))
     #: What the feeds show about staff from the host's directory (``HOME_VISITS_DIRECTORY_REFRESH``).
     staff_mark: StaffMark = field(default_factory=lambda: StaffMark(config.HOME_VISITS_DIRECTORY_REFRESH))
     #: The headers every plugin response carries (``HOME_VISITS_SECURITY_HEADERS`` over the defaults).

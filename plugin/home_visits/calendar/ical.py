@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vText
 
+from .cache import EventCache
+
 #: How much a feed's DESCRIPTION says: ``full`` (phones, contact, risk flags) or ``limited``.
 Detail = Literal["full", "limited"]
 
@@ -204,6 +206,23 @@ def _when(moment: datetime, tz: ZoneInfo | None) -> datetime:
 # --- the feed ---------------------------------------------------------------------------------
 
 
+def serialise_event(event: FeedEvent, *, tz: ZoneInfo | None, timezone: str, domain: str, detail: Detail) -> bytes:
+    """One VEVENT's bytes; times in ``tz`` (``None``: in UTC, for a zone no VTIMEZONE can describe).
+    No CREATED and no URL (the link is in the DESCRIPTION, where Outlook shows it): every byte counts
+    against Google's ~1 MB feed limit."""
+    vevent = Event()
+    # DTSTAMP and LAST-MODIFIED from the record, never the clock: same data, same bytes.
+    for prop, value in (
+        ("uid", f"home-visit-{event.visit_id}@{domain}"), ("sequence", event.sequence),
+        ("dtstamp", event.updated_at), ("last-modified", event.updated_at),
+        ("dtstart", _when(event.starts_at, tz)), ("dtend", _when(event.ends_at, tz)),
+        ("status", STATES[event.state][0]), ("summary", summary(event)), ("location", location(event)),
+        ("description", description(event, timezone, detail)),
+    ):
+        vevent.add(prop, value)
+    return vevent.to_ical(sorted=False)
+
+
 def build_feed(
     events: Iterable[FeedEvent],
     *,
@@ -212,9 +231,11 @@ def build_feed(
     domain: str,
     refresh: str = "PT1H",
     detail: Detail = "full",
+    cache: EventCache | None = None,
 ) -> bytes:
     """The whole VCALENDAR for ``events`` as bytes (CRLF line endings, folded at 75 octets): one
-    VEVENT per event, by start then id. ``ValueError`` for a
+    VEVENT per event, by start then id; an event whose bytes ``cache`` holds is not serialised again
+    (the bytes are the same either way). ``ValueError`` for a
     draft or unknown state, naive times or a bad ``refresh``; ``ZoneInfoNotFoundError`` for an unknown zone."""
     if detail not in ("full", "limited"):
         raise ValueError(f"detail must be 'full' or 'limited', not {detail!r}")
@@ -253,21 +274,19 @@ def build_feed(
         cal.add_component(vtimezone(timezone, rules))
     tz = zone if rules else None
 
-    # Each event is serialised as it is built and joined at the end: a 20,000-visit feed then holds
-    # bytes, not 20,000 component trees, in memory. No CREATED and no URL (the link is in the
-    # DESCRIPTION, where Outlook shows it): every byte counts against Google's ~1 MB feed limit.
+    # Each event is serialised on its own and the bytes joined at the end: a 20,000-visit feed then holds
+    # bytes, not 20,000 component trees, in memory, and a cache can hand back an unchanged event's bytes.
+    # The key is the event's whole content plus what the feed adds to it (the zone, and whether its
+    # times are written in it, the detail level, the domain), and the zone of DTSTAMP (equal instants
+    # in two zones compare equal but write differently): equal keys, equal bytes.
     parts = []
     for event in ordered:
-        vevent = Event()
-        # DTSTAMP and LAST-MODIFIED from the record, never the clock: same data, same bytes.
-        for prop, value in (
-            ("uid", f"home-visit-{event.visit_id}@{domain}"), ("sequence", event.sequence),
-            ("dtstamp", event.updated_at), ("last-modified", event.updated_at),
-            ("dtstart", _when(event.starts_at, tz)), ("dtend", _when(event.ends_at, tz)),
-            ("status", STATES[event.state][0]), ("summary", summary(event)), ("location", location(event)),
-            ("description", description(event, timezone, detail)),
-        ):
-            vevent.add(prop, value)
-        parts.append(vevent.to_ical(sorted=False))
+        key = (event, event.updated_at.tzinfo, timezone, tz is not None, detail, domain)
+        part = cache.get(key) if cache is not None else None
+        if part is None:
+            part = serialise_event(event, tz=tz, timezone=timezone, domain=domain, detail=detail)
+            if cache is not None:
+                cache.put(key, part)
+        parts.append(part)
     head, end = cal.to_ical(sorted=False).rsplit(b"END:VCALENDAR", 1)
     return b"".join([head, *parts, b"END:VCALENDAR", end])

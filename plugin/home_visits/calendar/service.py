@@ -23,6 +23,7 @@ from ..people import Directory, Person
 from ..plans import workflow
 from ..policy import Policy
 from ..safety import rules as safety
+from .cache import EventCache
 from .ical import FeedEvent, Staff, build_feed
 
 ALL, OWN = "all", "own"
@@ -220,9 +221,10 @@ def feed_event(
 
 def feed_bytes(
     session: Session, *, policy: Policy, directory: Directory, config: Mapping[str, Any], link: Callable[[int], str],
-    now: datetime, window: Window, person_id: str | None,
+    now: datetime, window: Window, person_id: str | None, cache: EventCache | None = None,
 ) -> bytes:
-    """The feed for every visit (``person_id`` None) or one person's, as the config asks."""
+    """The feed for every visit (``person_id`` None) or one person's, as the config asks; events whose
+    bytes ``cache`` holds are not serialised again."""
     # The window is counted from the school's midnight, so the feed holds the same visits all day
     # and its ETag (which carries the date) stays true.
     visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, person_id=person_id)
@@ -230,5 +232,5 @@ def feed_bytes(
     return build_feed(
         events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
-        detail=config["HOME_VISITS_FEED_DETAIL"],
+        detail=config["HOME_VISITS_FEED_DETAIL"], cache=cache,
     )

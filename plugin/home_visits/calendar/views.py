@@ -84,9 +84,11 @@ def feed(token: str) -> Response:
         key = (polled.counter, person_id, today, settings, polled.overdue)  # what the ETag stands for
         body = st.feed_cache.get(key)
         if body is None:
+            # The app's bound, read here because the extension makes the (per-app) state before any request.
+            st.event_cache.resize(config["HOME_VISITS_FEED_EVENT_CACHE"])
             body = st.feed_cache[key] = feeds.feed_bytes(
                 get_session(), policy=policy, directory=st.directory, config=config, link=visit_link, now=now,
-                window=window, person_id=person_id)
+                window=window, person_id=person_id, cache=st.event_cache)
             while len(st.feed_cache) > FEED_CACHE_SIZE:
                 st.feed_cache.popitem(last=False)
         response = Response(body, headers=headers)
