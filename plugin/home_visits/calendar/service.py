@@ -12,10 +12,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..clock import midnight
 from ..models import ChangeMarker, FeedToken, UTCDateTime, Visit
@@ -162,6 +162,13 @@ def etag(poll: Poll, scope: str, day: str, settings: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+#: Visit columns no calendar shows: not loaded for a feed (and an attempt to read one raises, not a query per visit).
+UNSHOWN = (Visit.pupil, Visit.pupil_key, Visit.pupil_ref, Visit.purpose, Visit.alone_reason, Visit.family_agreed,
+           Visit.appointment, Visit.unannounced_reason, Visit.travel, Visit.language_needs, Visit.agencies,
+           Visit.risk_notes, Visit.alternatives, Visit.alternatives_notes, Visit.checklist, Visit.decline_reason,
+           Visit.extension_reason, Visit.form_token)
+
+
 def visits_in_window(
     session: Session, *, now: datetime, window: Window, person_id: str | None = None
 ) -> list[Visit]:
@@ -181,11 +188,30 @@ def visits_in_window(
         query = query.where(
             or_(Visit.lead_id == person_id, Visit.second_staff_id == person_id, Visit.contact_id == person_id)
         )
-    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
+    unshown = [defer(column, raiseload=True) for column in UNSHOWN]
+    return list(session.scalars(query.options(*unshown).order_by(Visit.starts_at, Visit.id)))
+
+
+class Finds(Protocol):
+    def find(self, person_id: str) -> Person | None: ...
+
+
+class _OncePerFeed:
+    """The directory, each person looked up once per feed: a host's ``find`` may walk the whole staff
+    list, and a trust's feed names the same few dozen people thousands of times."""
+
+    def __init__(self, directory: Finds) -> None:
+        self._directory = directory
+        self._found: dict[str, Person | None] = {}
+
+    def find(self, person_id: str) -> Person | None:
+        if person_id not in self._found:
+            self._found[person_id] = self._directory.find(person_id)
+        return self._found[person_id]
 
 
 def feed_event(
-    visit: Visit, *, policy: Policy, directory: Directory, link: Callable[[int], str], now: datetime
+    visit: Visit, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime
 ) -> FeedEvent:
     """What a calendar shows of ``visit``: initials, never the pupil's name."""
 
@@ -228,7 +254,8 @@ def feed_bytes(
     # The window is counted from the school's midnight, so the feed holds the same visits all day
     # and its ETag (which carries the date) stays true.
     visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, person_id=person_id)
-    events = [feed_event(v, policy=policy, directory=directory, link=link, now=now) for v in visits]
+    people = _OncePerFeed(directory)
+    events = [feed_event(v, policy=policy, directory=people, link=link, now=now) for v in visits]
     return build_feed(
         events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
