@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import TextIO
 
 from home_visits.calendar.ical import build_feed
+from home_visits.extension import state
 
-from . import data, feed_http, handbook, pages, sweep
+from . import data, feed_cache, feed_http, handbook, pages, sweep
 from .feed import ZONE, baseline, make_events, plugin
 
 GOOGLE_LIMIT = 1_000_000
@@ -150,6 +151,24 @@ def feed_builds(sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
     ]
 
 
+def feed_rebuilds(sizes: Sizes, work: Path, log: Callable[[str], None]) -> list[Row]:
+    """The feed after one visit changed against a cold build of the same feed, through the feed URL."""
+    rows = []
+    for row_id, size in (("feed_rebuild", sizes.feed), ("feed_rebuild_big", sizes.feed_big)):
+        log(f"feed after one visit changed, {_n(size)} visits in the window, against a cold build")
+        app, url = feed_cache.build(work / row_id, size)
+        try:
+            found = feed_cache.measure(app, url, repeat=sizes.feed_repeat)
+        finally:
+            state(app).engine.dispose()
+        alone = feed_cache.serialising(size, repeat=sizes.feed_repeat)
+        rows.append(Row(row_id, f"feed after one visit changed, {_n(size)} visits (feed URL)", float(found["rebuild"]),
+                        float(found["cold"]), "s", "cold build of the same feed", "<=", 0.1,
+                        extra={"same_bytes": found["same_bytes"], "events": found["events"],
+                               "build_feed_alone": alone, "build_feed_alone_ratio": alone["rebuild"] / alone["cold"]}))
+    return rows
+
+
 def feed_memory(sizes: Sizes, log: Callable[[str], None]) -> Row:
     log(f"peak memory building the {_n(sizes.feed_big)}-visit feed (a fresh process)")
     done = subprocess.run([sys.executable, "-m", "tests.benchmarks.memory", str(sizes.feed_big)], check=True,
@@ -212,7 +231,8 @@ def handbook_row(work: Path, sizes: Sizes, log: Callable[[str], None]) -> Row:
 # --- the run ----------------------------------------------------------------------------------------
 
 
-MEASURES = ("feed_build", "feed_growth", "feed_304", "feed_200", *(f"page_{page.id}" for page in pages.PAGES),
+MEASURES = ("feed_build", "feed_growth", "feed_rebuild", "feed_rebuild_big", "feed_304", "feed_200",
+            *(f"page_{page.id}" for page in pages.PAGES),
             "sweep", "handbook", "feed_size_full", "feed_size_limited", "feed_memory")
 
 
@@ -234,6 +254,7 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
     with tempfile.TemporaryDirectory(prefix="home-visits-bench-") as temp:
         work = Path(temp)
         rows += feed_builds(sizes, log)
+        rows += feed_rebuilds(sizes, work / "rebuilds", log)
         rows.append(feed_memory(sizes, log))
         rows += feed_sizes(sizes, log)
         log(f"building the databases: {_n(sizes.history)} and {_n(sizes.history_big)} past visits")
