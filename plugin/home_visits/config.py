@@ -71,8 +71,9 @@ HOME_VISITS_DIRECTORY_REFRESH = 60
 
 #: How many calendar events' bytes each process keeps, by everything an event shows, so that a feed
 #: after one visit changed serialises that one event again and joins the rest (the least recently used
-#: go first). An event takes about 2 KB here; set it above the events in the biggest feed (times the
-#: detail levels and public addresses served). ``0`` turns the cache off.
+#: go first). An event takes about 1.5 to 2 KB here; set it above the events in the biggest feed (times
+#: the detail levels and public addresses served), or each build pushes out what the next one needs.
+#: ``0`` turns the cache off.
 HOME_VISITS_FEED_EVENT_CACHE = 50_000
 
 #: The feed holds visits from this many days ago...
