@@ -1,0 +1,71 @@
+"""Issue 17, the pages as staff meet them: one test per finding, each written to fail on the code
+before the fix. Phone checks measure element boxes against a 360 x 740 viewport."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from home_visits.extension import state
+from home_visits.models import Visit
+from tests.conftest import Clock
+
+from .conftest import assert_no_axe_violations, login
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
+WIDE = {"viewport": {"width": 1280, "height": 800}}
+
+
+def seeded(portal: Any, state_name: str) -> Visit:
+    with state(portal.app).sessions() as session:
+        return session.scalars(select(Visit).where(Visit.state == state_name)).one()
+
+
+def reopen(page: Page) -> None:
+    """Open the address the browser shows again, as a GET (Enter in the address bar, a restored tab):
+    after a failed POST that address is the POST URL."""
+    response = page.goto(page.url)
+    assert response is not None and response.status < 400, f"{page.url} answered {response and response.status}"
+
+
+# --------------------------------------------------------------------------- errors: POST-redirect-GET
+
+
+def test_reopening_a_failed_post_leads_back_to_its_form(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    submitted, authorised = seeded(portal, "submitted"), seeded(portal, "authorised")
+    alex = new_page(portal, **WIDE)
+    login(alex, "alex")
+    alex.goto(f"/home-visits/{submitted.id}")
+    alex.get_by_role("button", name="Decline").click()  # no reason: an error on the decide URL
+    expect(alex).to_have_url(re.compile(r"/decide$"))
+    expect(alex.locator("#comment-error")).not_to_be_empty()
+    reopen(alex)
+    expect(alex.get_by_role("heading", level=1)).to_have_text("Home visit: Morgan Sample")
+    expect(alex.get_by_role("button", name="Authorise")).to_be_visible()
+    assert_no_axe_violations(alex, what="the visit after reopening a failed decision")
+
+    state(portal.app).clock = Clock(authorised.starts_at - timedelta(minutes=2))
+    sam = new_page(portal, **PHONE)
+    login(sam, "sam")
+    sam.goto(f"/home-visits/{authorised.id}")
+    sam.get_by_role("button", name="Check out: visit starting").tap()
+    expect(sam.get_by_role("heading", name="You are out on this visit")).to_be_visible()
+    sam.get_by_role("button", name="Extend").tap()  # no time, no reason
+    expect(sam).to_have_url(re.compile(r"/extend$"))
+    expect(sam.locator("#until-error")).not_to_be_empty()
+    reopen(sam)
+    expect(sam.get_by_role("heading", name="You are out on this visit")).to_be_visible()
+    for action in ("check-out", "check-in", "acknowledge", "alert", "incident", "not-going-ahead", "record/correct",
+                   "record/confirm"):
+        response = sam.request.get(f"/home-visits/{authorised.id}/{action}", max_redirects=0)
+        assert response.status in (302, 303), f"GET {action} answered {response.status}"
+        assert response.headers["location"].endswith((f"/home-visits/{authorised.id}",
+                                                      f"/home-visits/{authorised.id}/record")), response.headers
