@@ -77,6 +77,10 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.decide":       {"GET":  on("submitted", 401, 303, 303, 303, 303, 303, 303, 403),
         "POST": on("submitted",   401, 403, 404,  403,   403,    302,     403,   403,
                                             data=lambda v: {"authorise": "Authorise", "version": str(v.version)})},
+    # Cancelling asks once more on its own page: the lead, or an approver.
+    "home_visits.cancel_visit": {"GET":  on("submitted",   401, 200, 404,  403,   403,    200,     403,   403),
+                                 "POST": on("submitted",   401, 302, 404,  403,   403,    302,     403,   403,
+                                            data={"confirm": "Yes, cancel this visit"})},
     "home_visits.approvals":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     403,   403)},
     "home_visits.subscribe":    {"GET":  on(None,          401, 200, 200,  200,   200,    200,     200,   403),
                                  "POST": on(None,          401, 200, 200,  200,   200,    200,     200,   403,

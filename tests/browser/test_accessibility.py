@@ -139,7 +139,7 @@ def test_declined_and_cancelled_visits(start_portal, new_page) -> None:
     login(alex, "alex")
     open_visit(alex, SEEDED["submitted"], everyone=True)
     alex.get_by_role("button", name="Decline").click()  # without the comment a decline needs
-    comment = alex.get_by_label("Comment (required to decline)")
+    comment = alex.get_by_label("Reason (needed to send the plan back or decline it)")
     expect(comment).to_have_attribute("aria-invalid", "true")
     expect(alex.locator("#comment-error")).not_to_be_empty()
     assert_no_axe_violations(alex, what="the decision form with an error")
@@ -155,7 +155,9 @@ def test_declined_and_cancelled_visits(start_portal, new_page) -> None:
     assert_no_axe_violations(sam, what="a declined visit")
 
     open_visit(sam, SEEDED["draft"])
-    sam.get_by_role("button", name="Cancel this visit").click()
+    sam.get_by_role("link", name="Cancel this visit").click()
+    assert_no_axe_violations(sam, what="the page asking to confirm a cancellation")
+    sam.get_by_role("button", name="Yes, cancel this visit").click()
     expect(sam.locator(".hv-state")).to_have_text("Cancelled")
     assert_no_axe_violations(sam, what="a cancelled visit")
     sam.goto("/home-visits/")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from home_visits.extension import state
-from home_visits.models import Visit
+from home_visits.models import Notice, Visit
 from tests.conftest import Clock
 
 from .conftest import assert_no_axe_violations, login
@@ -69,3 +69,46 @@ def test_reopening_a_failed_post_leads_back_to_its_form(start_portal, new_page) 
         assert response.status in (302, 303), f"GET {action} answered {response.status}"
         assert response.headers["location"].endswith((f"/home-visits/{authorised.id}",
                                                       f"/home-visits/{authorised.id}/record")), response.headers
+
+
+# --------------------------------------------------------------------------- cancelling, and sending back
+
+
+def test_cancelling_asks_first_and_a_plan_can_be_sent_back_for_changes(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    draft, submitted = seeded(portal, "draft"), seeded(portal, "submitted")
+    sam = new_page(portal, **WIDE)
+    login(sam, "sam")
+    sam.goto(f"/home-visits/{draft.id}")
+    sam.get_by_role("link", name="Cancel this visit").click()
+    expect(sam.get_by_role("heading", level=1)).to_have_text("Cancel this visit?")
+    expect(sam.get_by_text("Visit " + str(draft.id) + ": Casey Demo")).to_be_visible()
+    assert_no_axe_violations(sam, what="the confirm-cancel page")
+    sam.get_by_role("link", name="No, keep the visit").click()
+    expect(sam.locator(".hv-state")).to_have_text("Draft")  # nothing happened
+    sam.get_by_role("link", name="Cancel this visit").click()
+    sam.get_by_label("Why it is cancelled", exact=False).fill("The family moved away")
+    sam.get_by_role("button", name="Yes, cancel this visit").click()
+    expect(sam.locator(".hv-state")).to_have_text("Cancelled")
+    expect(sam.get_by_role("list").filter(has_text="The family moved away")).to_be_visible()
+
+    alex = new_page(portal, **WIDE)
+    login(alex, "alex")
+    alex.goto(f"/home-visits/{submitted.id}")
+    alex.get_by_role("button", name="Send back for changes").click()  # no reason yet
+    expect(alex.locator("#comment-error")).to_contain_text("Say what needs changing")
+    assert_no_axe_violations(alex, what="sending back without a reason")
+    alex.get_by_label("Reason", exact=False).fill("Add a second member of staff: the risk assessment says two.")
+    alex.get_by_role("button", name="Send back for changes").click()
+    expect(alex.get_by_role("status")).to_contain_text("sent back for changes")
+    expect(alex.locator(".hv-state")).to_have_text("Sent back for changes")
+    with state(portal.app).sessions() as session:
+        mail = session.scalars(select(Notice).where(Notice.visit_id == submitted.id)).all()
+    assert any("sent back for changes" in m.subject and "Add a second member" in m.text for m in mail), mail
+
+    sam.goto(f"/home-visits/{submitted.id}")
+    expect(sam.locator(".hv-callout")).to_contain_text("Sent back for changes. Add a second member of staff")
+    assert_no_axe_violations(sam, what="a plan sent back, as its lead")
+    sam.get_by_role("link", name="Edit and submit").click()
+    expect(sam.get_by_text("Sent back for changes: Add a second member")).to_be_visible()
+    expect(sam.get_by_role("button", name="Submit for authorisation")).to_be_visible()

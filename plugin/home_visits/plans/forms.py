@@ -141,17 +141,30 @@ def _moment(day: date | None, at: time | None, policy: Policy) -> datetime | Non
 
 
 class DecisionForm(FlaskForm):
-    """Authorise, decline or cancel: one form, the button says which."""
+    """An approver's decision: authorise, send back for changes or decline; the button says which.
+    (``cancel`` stays for posts from older pages; the visit page cancels through :class:`CancelForm`.)"""
 
     comment = TextAreaField(
-        "Comment (required to decline)",
+        "Reason (needed to send the plan back or decline it)",
         validators=[Optional(), Length(max=1000, message="Keep this under 1000 characters."), plain_text],
     )
     #: The plan's version as the decider saw it: a decision about a plan that changed since is refused.
     version = HiddenField()
     authorise = SubmitField("Authorise")
+    request_changes = SubmitField("Send back for changes")
     decline = SubmitField("Decline")
     cancel = SubmitField("Cancel this visit")
 
     def action(self) -> str | None:
-        return next((name for name in ("authorise", "decline", "cancel") if getattr(self, name).data), None)
+        names = ("authorise", "request_changes", "decline", "cancel")
+        return next((name for name in names if getattr(self, name).data), None)
+
+
+class CancelForm(FlaskForm):
+    """"Cancel this visit", asked once more on a page of its own: nothing is cancelled by one click."""
+
+    reason = TextAreaField(
+        "Why it is cancelled (optional: the history and the others on the visit see it)",
+        validators=[Optional(), Length(max=500, message="Keep this under 500 characters."), plain_text],
+    )
+    confirm = SubmitField("Yes, cancel this visit")

@@ -134,7 +134,7 @@ def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = "",
     seen_version: int | None = None,
 ) -> None:
-    """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
+    """Move a visit by ``action`` (authorise, request_changes, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
 
     ``seen_version``: the version the decider saw; :class:`StaleEdit` when the plan moved on since.
     Authorising runs the policy's rules again (:class:`BreaksRules`)."""
@@ -150,7 +150,7 @@ def decide(
         check(session, visit, policy, now, check_start=False)
     if action == "authorise":
         visit.authorised_by, visit.authorised_at = actor.id, now
-    elif action == "decline":
+    elif action in ("decline", "request_changes"):
         visit.decline_reason = step.comment
     elif action == "check_out":  # a new chain starts: whoever handled a missed check-out is done
         visit.checked_out_at, visit.acknowledged_at, visit.acknowledged_by = now, None, None

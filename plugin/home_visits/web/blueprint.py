@@ -52,6 +52,7 @@ blueprint.add_url_rule("/new", "new_plan", plan_views.new_plan, methods=["GET", 
 blueprint.add_url_rule("/<id:visit_id>", "visit", plan_views.visit_page)
 blueprint.add_url_rule("/<id:visit_id>/edit", "edit_plan", plan_views.edit_plan, methods=["GET", "POST"])
 blueprint.add_url_rule("/<id:visit_id>/decide", "decide", form_post(plan_views.decide), methods=BOTH)
+blueprint.add_url_rule("/<id:visit_id>/cancel", "cancel_visit", plan_views.cancel_visit, methods=BOTH)
 blueprint.add_url_rule("/approvals", "approvals", plan_views.approvals)
 blueprint.add_url_rule("/calendar/", "subscribe", calendar_views.subscribe, methods=["GET", "POST"])
 blueprint.add_url_rule("/calendar/<token>.ics", "feed", calendar_views.feed)

@@ -33,13 +33,14 @@ def show_visit(
     st, session = get_state(), get_session()
     policy, now = st.policy, st.clock()
     authorisers = policy.rules.authorisers
-    actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    decisions = [a for a in workflow.DECISIONS if workflow.allowed(a, visit, me, authorisers)]
     safety_status, problem = safety.checked_status(visit, policy, now)
     visiting = workflow.is_visiting(visit, me)
     form = form or DecisionForm()
     form.version.data = str(visit.version)  # the version this page shows: a decision is about it
     page = render_template(
-        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions, words=CHOICE_WORDS,
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=decisions, words=CHOICE_WORDS,
+        may_cancel=workflow.allowed("cancel", visit, me, authorisers),
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
         visiting=visiting, sees_all=workflow.sees_everything(me, authorisers),
         safety_status=safety_status, safety_problem=problem,
