@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from home_visits.extension import state
-from home_visits.models import Notice, Visit
+from home_visits.models import Alert, Notice, Visit
 from tests.conftest import Clock
 
 from .conftest import assert_no_axe_violations, login
@@ -112,3 +112,82 @@ def test_cancelling_asks_first_and_a_plan_can_be_sent_back_for_changes(start_por
     sam.get_by_role("link", name="Edit and submit").click()
     expect(sam.get_by_text("Sent back for changes: Add a second member")).to_be_visible()
     expect(sam.get_by_role("button", name="Submit for authorisation")).to_be_visible()
+
+
+# --------------------------------------------------------------------------- the doorstep and the office
+
+
+def on_screen(page: Page, locator: Any, width: int = 360, height: int = 740) -> None:
+    """The element is whole on the first screen of the viewport, at least 24 px tall (a target a thumb hits)."""
+    page.evaluate("window.scrollTo(0, 0)")
+    box = locator.bounding_box()
+    assert box is not None, f"{locator} is not shown"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"{locator} is off the side: {box}"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= height, f"{locator} is below the first screen: {box}"
+    assert box["height"] >= 24, f"{locator} is too small to tap: {box}"
+
+
+def out_on_a_visit(portal: Any) -> tuple[Visit, Clock]:
+    visit = seeded(portal, "authorised")
+    clock = Clock(visit.starts_at + timedelta(minutes=5))
+    state(portal.app).clock = clock
+    with state(portal.app).sessions() as session:
+        row = session.get(Visit, visit.id)
+        row.state, row.checked_out_at = "checked_out", visit.starts_at
+        session.commit()
+    return visit, clock
+
+
+def test_on_the_doorstep_the_contacts_phone_is_a_link_to_tap(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    visit, _ = out_on_a_visit(portal)
+    sam = new_page(portal, **PHONE)
+    login(sam, "sam")
+    sam.goto(f"/home-visits/{visit.id}")
+    ring = sam.get_by_role("region", name="You are out on this visit").get_by_role("link", name="01632 960000")
+    expect(ring).to_have_attribute("href", "tel:01632960000")
+    on_screen(sam, ring)
+    for link in sam.locator("main").get_by_text("01632 960000").all():  # every place the number shows
+        expect(link).to_have_attribute("href", "tel:01632960000")
+    assert_no_axe_violations(sam, what="the visit while out, on a phone, with the contact's number")
+
+
+def test_the_office_sees_who_is_out_not_the_staff_screen(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    visit, _ = out_on_a_visit(portal)
+    office = new_page(portal, **PHONE)
+    login(office, "office")
+    office.goto(f"/home-visits/{visit.id}")
+    expect(office.get_by_role("heading", name="Sam Patel and Jo Jones are out on this visit")).to_be_visible()
+    on_screen(office, office.get_by_role("link", name="07700 900101"))
+    expect(office.get_by_role("button", name="Extend")).to_have_count(0)  # the staff's own words
+    expect(office.get_by_role("button", name="I'm back safe")).to_have_count(0)
+    expect(office.get_by_role("heading", name="Running late?")).to_have_count(0)
+    office.get_by_text("They rang to say they will be later").click()
+    expect(office.get_by_label("New time they expect to be back")).to_be_visible()
+    assert_no_axe_violations(office, what="the office's view of a visit that is out, on a phone")
+
+
+def test_overdue_cards_say_which_visit_how_late_and_what_became_of_the_alerts(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    visit, clock = out_on_a_visit(portal)
+    clock.now = visit.expected_return + timedelta(minutes=15)  # just at the end of the grace
+    with state(portal.app).sessions() as session:
+        session.add(Alert(visit_id=visit.id, key="tier-0", notify=["responsible_contact", "office"],
+                          due_at=clock.now, status="failed", attempts=1,
+                          last_error="ConnectionRefusedError: [Errno 111] Connection refused"))
+        session.commit()
+    for options in (WIDE, PHONE):
+        office = new_page(portal, **options)
+        login(office, "office")
+        office.goto("/home-visits/dashboard")
+        card = office.get_by_role("article").filter(has_text="past the expected return")
+        expect(card.get_by_role("heading")).to_have_text(
+            f"Visit {visit.id} (R.E.): Sam Patel, 15 minutes past the expected return")
+        expect(card).to_contain_text(
+            "First alert to the office and the responsible contact: not sent yet — the mail server did not answer "
+            "(tried 1 time); retrying every 5 minutes. Phone them.")
+        expect(card).not_to_contain_text("tier-0")
+        expect(card).not_to_contain_text("Errno")
+        expect(card.get_by_role("link", name="01632 960000")).to_have_attribute("href", "tel:01632960000")
+        assert_no_axe_violations(office, what=f"the dashboard with a failed alert at {options['viewport']['width']}")
