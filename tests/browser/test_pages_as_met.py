@@ -191,3 +191,40 @@ def test_overdue_cards_say_which_visit_how_late_and_what_became_of_the_alerts(st
         expect(card).not_to_contain_text("Errno")
         expect(card.get_by_role("link", name="01632 960000")).to_have_attribute("href", "tel:01632960000")
         assert_no_axe_violations(office, what=f"the dashboard with a failed alert at {options['viewport']['width']}")
+
+
+# --------------------------------------------------------------------------- my visits
+
+
+def add_visit(portal: Any, like: Visit, pupil: str, days: int) -> int:
+    """A copy of a seeded visit for another pupil, ``days`` from the seeded one (negative: before)."""
+    with state(portal.app).sessions() as session:
+        columns = {c.key: getattr(session.get(Visit, like.id), c.key) for c in Visit.__table__.columns
+                   if c.key not in ("id", "form_token")}
+        copy = Visit(**{**columns, "pupil": pupil, "starts_at": like.starts_at + timedelta(days=days),
+                        "expected_return": like.expected_return + timedelta(days=days)})
+        session.add(copy)
+        session.commit()
+        return copy.id
+
+
+def test_my_visits_reads_soonest_first_with_the_visit_as_the_link(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    authorised, draft = seeded(portal, "authorised"), seeded(portal, "draft")
+    far = add_visit(portal, authorised, "Far Future", 300)
+    past = add_visit(portal, authorised, "Long Ago", -40)
+    sam = new_page(portal, **WIDE)
+    login(sam, "sam")
+    sam.goto("/home-visits/")
+    links = sam.get_by_role("table").get_by_role("link", name=re.compile(r"^Visit \d+: "))
+    expect(links).to_have_text([f"Visit {draft.id}: Casey Demo", f"Visit {authorised.id}: Riley Example",
+                                re.compile("Morgan Sample"), f"Visit {far}: Far Future", f"Visit {past}: Long Ago"])
+    for group in ("No date yet", "Coming up", "Earlier visits"):
+        expect(sam.get_by_role("rowheader", name=group)).to_be_visible()
+    sam.get_by_role("link", name="Choose a date and finish the plan").click()
+    expect(sam.get_by_role("heading", level=1)).to_have_text("Edit plan")
+    sam.goto("/home-visits/")
+    assert_no_axe_violations(sam, what="my visits in their new order")
+    sam.get_by_role("link", name=f"Visit {draft.id}: Casey Demo").click()
+    expect(sam.get_by_role("heading", name="Decision")).to_have_count(0)  # staff cannot decide
+    expect(sam.get_by_label(re.compile("Comment|Reason"))).to_have_count(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import time, timezone
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from ..clock import at_school
 from ..db import unit_of_work
 from ..errors import BreaksRules, NotSubmitted, StaleEdit, WorkflowError
 from ..mail import notices
@@ -41,13 +43,15 @@ def my_visits() -> str:
     me = current_person()
     everyone = request.args.get("scope") == "all" and sees_all(me)
     size = current_app.config["HOME_VISITS_PER_PAGE"]
+    policy = get_state().policy
+    today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, everyone=True).order_by(Visit.starts_at.desc(), Visit.id.desc())
+        query = services.visible_to(me, everyone=True).order_by(*services.soonest_first(today))
         visits, total = services.page(get_session(), query, number=page_number(), size=size)
     else:
-        visits, total = services.my_page(get_session(), me, number=page_number(), size=size)
+        visits, total = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
     return render_template(
-        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size,
+        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size, today=today,
         everyone=everyone, can_see_all=sees_all(me), me=me, form=SafetyForm(),
         open_actions=recording.open_actions(get_session(), lead_id=me.id),
     )
