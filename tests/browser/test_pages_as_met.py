@@ -4,8 +4,9 @@ before the fix. Phone checks measure element boxes against a 360 x 740 viewport.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -228,3 +229,33 @@ def test_my_visits_reads_soonest_first_with_the_visit_as_the_link(start_portal, 
     sam.get_by_role("link", name=f"Visit {draft.id}: Casey Demo").click()
     expect(sam.get_by_role("heading", name="Decision")).to_have_count(0)  # staff cannot decide
     expect(sam.get_by_label(re.compile("Comment|Reason"))).to_have_count(0)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def test_reports_offer_terms_and_say_states_in_words(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    first = today.year if today.month >= 9 else today.year - 1  # autumn 1 Sep-31 Dec, spring to 31 Mar, summer to 31 Aug
+    term = next((label, start, end) for label, start, end in (
+        (f"Autumn term {first}", date(first, 9, 1), date(first, 12, 31)),
+        (f"Spring term {first + 1}", date(first + 1, 1, 1), date(first + 1, 3, 31)),
+        (f"Summer term {first + 1}", date(first + 1, 4, 1), date(first + 1, 8, 31)),
+    ) if start <= today + timedelta(days=3) <= end)  # the seeded visits are in the next three days
+    for options in (WIDE, PHONE):
+        alex = new_page(portal, **options)
+        login(alex, "alex")
+        alex.goto("/home-visits/reports")
+        alex.get_by_role("link", name=term[0]).click()
+        expect(alex.get_by_label("From")).to_have_value(term[1].isoformat())
+        expect(alex.get_by_label("To (inclusive)")).to_have_value(term[2].isoformat())
+        expect(alex.get_by_role("link", name=term[0])).to_have_attribute("aria-current", "page")
+        states = alex.get_by_role("table").filter(has_text="Status now")
+        expect(states).to_contain_text("Awaiting authorisation")
+        expect(states).to_contain_text("Authorised")
+        expect(states).not_to_contain_text("submitted")
+        csv = alex.request.get(alex.get_by_role("link", name="Download as CSV").get_attribute("href")).text()
+        assert "Awaiting authorisation" in csv and ",submitted," not in csv, csv
+        expect(alex.get_by_role("link", name=f"School year {first}–{str(first + 1)[-2:]}")).to_be_visible()
+        assert_no_axe_violations(alex, what=f"the report for a term at {options['viewport']['width']}")
