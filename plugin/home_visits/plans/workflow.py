@@ -35,6 +35,22 @@ LABELS = {
     RECORDED: "Recorded",
 }
 
+#: How the history says each thing that happened (others: the action's name in words).
+ACTION_WORDS = {
+    "created": "started the plan", "edited": "changed the plan", "submit": "submitted the plan",
+    "authorise": "authorised the plan", "decline": "declined the plan",
+    "request_changes": "sent the plan back for changes", "send_back": "changed an authorised plan",
+    "cancel": "cancelled the visit", "not_going_ahead": "said the visit is not going ahead",
+    "check_out": "checked out", "check_in": "closed off (back safe)", "record": "submitted the visit record",
+    "extended": "extended the expected return", "acknowledged": "is handling the alert",
+    "alert_raised": "raised an alert", "alert_sent": "alert sent", "alert_failed": "alert not sent",
+    "alert_stopped": "alert no longer needed", "incident_reported": "reported an incident",
+    "record_started": "started the visit record", "record_corrected": "corrected the record",
+    "record_confirmed": "confirmed the record", "action_done": "marked an action done",
+    "email_sent": "email sent", "email_failed": "email not sent", "in_digest": "listed in the morning digest",
+    "check_failed": "the safety check could not read the visit",
+}
+
 #: action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "submit": (frozenset({DRAFT, DECLINED, CHANGES_REQUESTED}), SUBMITTED),
