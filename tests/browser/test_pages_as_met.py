@@ -259,3 +259,29 @@ def test_reports_offer_terms_and_say_states_in_words(start_portal, new_page) -> 
         assert "Awaiting authorisation" in csv and ",submitted," not in csv, csv
         expect(alex.get_by_role("link", name=f"School year {first}–{str(first + 1)[-2:]}")).to_be_visible()
         assert_no_axe_violations(alex, what=f"the report for a term at {options['viewport']['width']}")
+
+
+# --------------------------------------------------------------------------- the plan form
+
+
+def test_the_checklist_marks_what_is_needed_and_a_failed_first_submit_stays_new(start_portal, new_page) -> None:
+    portal = start_portal(seed=False)
+    policy = state(portal.app).policy
+    needed = [item.title for item in policy.guidance.before.items if item.required]
+    optional = [item.title for item in policy.guidance.before.items if not item.required]
+    assert needed and optional, "the default policy has required and optional checklist lines"
+    sam = new_page(portal, **WIDE)
+    login(sam, "sam")
+    sam.goto("/home-visits/new")
+    checklist = sam.get_by_role("group", name="Before-visit checklist")
+    for title in needed:
+        expect(checklist.get_by_label(title, exact=False)).to_have_accessible_name(f"{title} (needed to submit)")
+    expect(checklist.get_by_label(optional[0], exact=True)).to_be_visible()
+    sam.get_by_label("Pupil (name or school reference)").fill("Jamie Smith")
+    sam.get_by_role("button", name="Submit for authorisation").click()
+    expect(sam.get_by_role("alert").first).to_contain_text("There is a problem with this plan")
+    expect(sam.get_by_role("heading", level=1)).to_have_text("Plan a home visit")
+    expect(sam).to_have_title(re.compile("Plan a home visit"))
+    with state(portal.app).sessions() as session:
+        assert session.scalars(select(Visit)).all() == []  # nothing half-saved
+    assert_no_axe_violations(sam, what="the new plan form after a failed first submit")

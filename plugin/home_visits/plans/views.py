@@ -114,9 +114,12 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     if not submittable:
         form.save.label.text = "Save changes"
 
+    opened = visit  # a first submit that fails saves nothing: the page stays "Plan a home visit"
+
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
-            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
+            "home_visits/plan_form.html", form=form, visit=opened, submittable=submittable, me=me, like=like,
+            required=[item.id for item in st.policy.guidance.before.items if item.required],
             family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )
         return page, status
