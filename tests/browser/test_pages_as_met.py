@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from home_visits.extension import state
-from home_visits.models import Alert, Notice, Visit
+from home_visits.models import Alert, Notice, Visit, VisitRecord
 from tests.conftest import Clock
 
 from .conftest import assert_no_axe_violations, login
@@ -285,3 +285,51 @@ def test_the_checklist_marks_what_is_needed_and_a_failed_first_submit_stays_new(
     with state(portal.app).sessions() as session:
         assert session.scalars(select(Visit)).all() == []  # nothing half-saved
     assert_no_axe_violations(sam, what="the new plan form after a failed first submit")
+
+
+# --------------------------------------------------------------------------- growable rows
+
+
+def returned_visit(portal: Any) -> Visit:
+    visit = seeded(portal, "authorised")
+    state(portal.app).clock = Clock(visit.expected_return + timedelta(minutes=30))
+    with state(portal.app).sessions() as session:
+        row = session.get(Visit, visit.id)
+        row.state, row.checked_out_at, row.returned_at = "returned", visit.starts_at, visit.expected_return
+        session.commit()
+    return visit
+
+
+def test_record_rows_grow_without_javascript_and_nothing_is_saved(start_portal, new_page) -> None:
+    portal = start_portal(seed=True)
+    visit = returned_visit(portal)
+    sam = new_page(portal, java_script_enabled=False, **WIDE)
+    login(sam, "sam")
+    sam.goto(f"/home-visits/{visit.id}/record")
+    height = sam.evaluate("document.documentElement.scrollHeight")
+    print(f"record form at 1280 wide: {height}px")
+    assert height < 3300, f"the record form is {height}px tall at 1280 wide"
+    expect(sam.get_by_label(re.compile(r"^Person \d+: name$"))).to_have_count(1)
+    sam.get_by_label("Person 1: name").fill("Ms R Example")
+    for group, label, button in (("present", r"^Person \d+: name$", "Add another person"),
+                                 ("observations", r"^Observation \d+$", "Add another observation"),
+                                 ("actions", r"^Action \d+$", "Add another action")):
+        sam.get_by_role("button", name=button).click()
+        sam.get_by_role("button", name=button).click()
+        expect(sam.get_by_label(re.compile(label))).to_have_count(3)
+        expect(sam).to_have_url(re.compile(f"#{group}$"))  # back at the rows just added
+    expect(sam.get_by_label("Person 1: name")).to_have_value("Ms R Example")  # what was typed stays
+    expect(sam.locator("textarea#observations-0-text")).to_have_count(1)  # room to write, not a one-line box
+    with state(portal.app).sessions() as session:
+        assert session.scalars(select(VisitRecord)).all() == []  # nothing saved by adding rows
+    sam.get_by_role("button", name="Save draft").click()
+    expect(sam.get_by_role("status")).to_be_visible()
+    with state(portal.app).sessions() as session:
+        record = session.scalars(select(VisitRecord)).one()
+        assert "Ms R Example" in str(record.present)
+    checked = new_page(portal, **WIDE)  # axe needs JavaScript
+    login(checked, "sam")
+    checked.goto(f"/home-visits/{visit.id}/record")
+    checked.get_by_role("button", name="Add another action").click()
+    expect(checked.get_by_label(re.compile(r"^Action \d+$"))).to_have_count(2)
+    assert_no_axe_violations(checked, what="the record form with an added row")
