@@ -333,3 +333,20 @@ def test_record_rows_grow_without_javascript_and_nothing_is_saved(start_portal, 
     checked.get_by_role("button", name="Add another action").click()
     expect(checked.get_by_label(re.compile(r"^Action \d+$"))).to_have_count(2)
     assert_no_axe_violations(checked, what="the record form with an added row")
+
+
+# --------------------------------------------------------------------------- the family's copy
+
+
+def test_the_subject_access_copy_reads_as_a_document(start_portal, new_page, tmp_path) -> None:
+    portal = start_portal(seed=True)
+    result = portal.app.test_cli_runner().invoke(args=["home-visits", "export", "--pupil", "riley example",
+                                                       "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    page = new_page(portal, **WIDE)
+    page.set_content((tmp_path / "home-visits-riley-example.html").read_text())
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"holds about Riley Example$"))
+    expect(page.get_by_role("heading", level=2).first).to_have_text(re.compile(r"^Home visit on \w+day "))
+    expect(page.locator("main")).not_to_contain_text("home_visits_")
+    expect(page.locator("main")).not_to_contain_text("_id")
+    assert_no_axe_violations(page, what="the family's subject-access copy")

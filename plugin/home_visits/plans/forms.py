@@ -33,29 +33,16 @@ from ..web.fields import (
     to_form,
     within,
 )
-from .rules import Plan
+from .rules import AGREED_WORDS, APPOINTMENT_WORDS, TRAVEL_WORDS, Plan
 
 POSTCODE = Regexp(
     r"^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$", message="Enter a UK postcode, for example SW1A 1AA."
 )
 PHONE = Regexp(r"^\+?[\d ()-]{7,20}$", message="Enter a phone number of digits and spaces, for example 07700 900123.")
 
-APPOINTMENT = options([
-    ("", "Choose…"),
-    ("phone", "By phone"),
-    ("letter", "By letter"),
-    ("in_person", "In person at school"),
-    ("text", "By text or email"),
-    ("unannounced", "Not arranged: an unannounced visit"),
-])
-TRAVEL = options([
-    ("", "Choose…"),
-    ("car", "Own car (insured for business use)"),
-    ("school_vehicle", "School vehicle"),
-    ("walking", "Walking"),
-    ("public_transport", "Public transport"),
-])
-AGREED = options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
+APPOINTMENT = options([("", "Choose…"), *APPOINTMENT_WORDS.items()])
+TRAVEL = options([("", "Choose…"), *TRAVEL_WORDS.items()])
+AGREED = options(AGREED_WORDS.items())
 
 #: Plan fields whose rule messages sit beside a differently named form field.
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
