@@ -350,3 +350,20 @@ def test_the_subject_access_copy_reads_as_a_document(start_portal, new_page, tmp
     expect(page.locator("main")).not_to_contain_text("home_visits_")
     expect(page.locator("main")).not_to_contain_text("_id")
     assert_no_axe_violations(page, what="the family's subject-access copy")
+
+
+def test_the_plan_forms_first_screen_says_what_it_is_for_and_how_long_it_takes(start_portal, new_page) -> None:
+    portal = start_portal(seed=False)
+    for options, width, height in ((WIDE, 1280, 800), (PHONE, 360, 740)):
+        sam = new_page(portal, **options)
+        login(sam, "sam")
+        sam.goto("/home-visits/new")
+        purpose = sam.get_by_text("It takes about 10 minutes", exact=False)
+        expect(purpose).to_contain_text("tells a senior leader where you are going")
+        if width == 1280:
+            on_screen(sam, purpose, width, height)
+            on_screen(sam, sam.get_by_role("link", name="Risk assessment"), width, height)
+        sam.get_by_role("link", name="Before you go").click()
+        expect(sam.get_by_role("group", name="Before-visit checklist")).to_be_in_viewport()
+        print(f"plan form at {width} wide: {sam.evaluate('document.documentElement.scrollHeight')}px")
+        assert_no_axe_violations(sam, what=f"the plan form at {width}")
