@@ -7,6 +7,7 @@ their own. The handbook is served by the plugin under /home-visits/handbook/, to
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -36,7 +37,7 @@ def handbook_path(name: str) -> str:
 def open_visit(page: Page, pupil: str, *, everyone: bool = False) -> None:
     """Open a visit from the visits list, as a user would."""
     page.goto("/home-visits/?scope=all" if everyone else "/home-visits/")
-    page.get_by_role("row").filter(has_text=pupil).get_by_role("link").click()
+    page.get_by_role("link", name=re.compile(rf"^Visit \d+: {re.escape(pupil)}$")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Home visit: {pupil}")
 
 
