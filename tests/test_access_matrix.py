@@ -74,8 +74,13 @@ EXPECTED: dict[str, dict[str, Expect]] = {
                                  "POST": on("draft",       401, 302, 404,  403,   403,    403,     403,   403,
                                             data=lambda v: {**DRAFT_FORM, "version": str(v.version)})},
     # Only approvers decide, and never a plan for a visit they go on.
-    "home_visits.decide":       {"POST": on("submitted",   401, 403, 404,  403,   403,    302,     403,   403,
+    "home_visits.decide":       {"GET":  on("submitted", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("submitted",   401, 403, 404,  403,   403,    302,     403,   403,
                                             data=lambda v: {"authorise": "Authorise", "version": str(v.version)})},
+    # Cancelling asks once more on its own page: the lead, or an approver.
+    "home_visits.cancel_visit": {"GET":  on("submitted",   401, 200, 404,  403,   403,    200,     403,   403),
+                                 "POST": on("submitted",   401, 302, 404,  403,   403,    302,     403,   403,
+                                            data={"confirm": "Yes, cancel this visit"})},
     "home_visits.approvals":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     403,   403)},
     "home_visits.subscribe":    {"GET":  on(None,          401, 200, 200,  200,   200,    200,     200,   403),
                                  "POST": on(None,          401, 200, 200,  200,   200,    200,     200,   403,
@@ -84,20 +89,27 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     # client, signed in or not. Unknown and revoked tokens get 404 (tests/test_tokens.py).
     "home_visits.feed":         {"GET":  on(None,          200, 200, 200,  200,   200,    200,     200,   200)},
     # Only the visiting staff check out.
-    "home_visits.check_out":    {"POST": on("due",         401, 302, 404,  302,   403,    403,     403,   403)},
+    "home_visits.check_out":    {"GET":  on("due", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("due",         401, 302, 404,  302,   403,    403,     403,   403)},
     # Back safe: the visiting staff, or the office and senior leaders closing it off for them.
-    "home_visits.check_in":     {"POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403)},
-    "home_visits.extend":       {"POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403,
+    "home_visits.check_in":     {"GET":  on("checked_out", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403)},
+    "home_visits.extend":       {"GET":  on("checked_out", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("checked_out", 401, 302, 404,  302,   403,    302,     302,   403,
                                             data={"until": "10:00", "reason": "Family arrived late"})},
     # "I'm handling this": the responsible contact, the office and senior leaders.
-    "home_visits.acknowledge":  {"POST": on("overdue",     401, 403, 404,  403,   302,    302,     302,   403)},
+    "home_visits.acknowledge":  {"GET":  on("overdue", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("overdue",     401, 403, 404,  403,   302,    302,     302,   403)},
     # "Alert the office now": anyone who can see the visit while it is out.
-    "home_visits.alert_now":    {"POST": on("checked_out", 401, 302, 404,  302,   302,    302,     302,   403)},
+    "home_visits.alert_now":    {"GET":  on("checked_out", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("checked_out", 401, 302, 404,  302,   302,    302,     302,   403)},
     # "Report an incident": the same people, while out and for the rest of that day.
-    "home_visits.report_incident": {"POST": on("checked_out", 401, 302, 404, 302,   302,    302,     302,   403,
+    "home_visits.report_incident": {"GET":  on("checked_out", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("checked_out", 401, 302, 404, 302,   302,    302,     302,   403,
                                             data={"kind": "aggression"})},
     # "Not going ahead": the visiting staff, or the office and senior leaders told by phone.
-    "home_visits.not_going_ahead": {"POST": on("authorised", 401, 302, 404,  302,   403,    302,     302,   403,
+    "home_visits.not_going_ahead": {"GET":  on("authorised", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("authorised", 401, 302, 404,  302,   403,    302,     302,   403,
                                             data={"reason": "The family cancelled this morning"})},
     "home_visits.dashboard":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     200,   403)},
     # The visit record: the lead writes it once back (others may read it but not write: 409); the visiting
@@ -106,14 +118,17 @@ EXPECTED: dict[str, dict[str, Expect]] = {
                                  "POST": on("returned",    401, 302, 404,  409,   403,    409,     403,   403,
                                             data={"outcome": "took_place", "save": "Save draft"})},
     # Corrections: the lead or a senior leader. Confirmation: the second member of staff.
-    "home_visits.correct_record": {"POST": on("recorded",  401, 302, 404,  403,   403,    302,     403,   403,
+    "home_visits.correct_record": {"GET":  on("recorded", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("recorded",  401, 302, 404,  403,   403,    302,     403,   403,
                                             data={"field": "points", "text": "Also agreed a reading plan.",
                                                   "reason": "Left out by mistake"})},
-    "home_visits.confirm_record": {"POST": on("recorded",  401, 403, 404,  302,   403,    403,     403,   403,
+    "home_visits.confirm_record": {"GET":  on("recorded", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("recorded",  401, 403, 404,  302,   403,    403,     403,   403,
                                             data={"comment": "Agreed.", "confirm": "Confirm the record"})},
     "home_visits.cpoms_copy":   {"GET":  on("recorded",    401, 200, 404,  200,   403,    200,     403,   403)},
     # An action from a submitted record (URL_VALUES["action_id"]): the lead or a senior leader marks it done.
-    "home_visits.action_done":  {"POST": on("recorded",    401, 302, 404,  403,   403,    302,     403,   403)},
+    "home_visits.action_done":  {"GET":  on("recorded", 401, 303, 303, 303, 303, 303, 303, 403),
+        "POST": on("recorded",    401, 302, 404,  403,   403,    302,     403,   403)},
     "home_visits.reports":      {"GET":  on(None,          401, 403, 403,  403,   403,    200,     403,   403)},
     "home_visits.reports_csv":  {"GET":  on(None,          401, 403, 403,  403,   403,    200,     403,   403)},
     # The printable card: the visiting staff, the office and senior leaders (the contact gets a 403 page).
@@ -128,6 +143,8 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.static":       {"GET":  on(None,          200, 200, 200,  200,   200,    200,     200,   200)},
 }
 # fmt: on
+#: A POST URL that can answer with errors answers GET with a redirect to where its form lives (a reload
+#: after an error never meets a 405); what is behind the redirect is checked by the page's own entry.
 
 
 @dataclass

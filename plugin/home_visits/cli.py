@@ -23,7 +23,7 @@ from .mail.notices import deliver, digest, reminders
 from .models import Visit
 from .people import Person
 from .records.service import log_access
-from .reports import retention
+from .reports import retention, subject_access
 from .safety.sweep import record_run, sweep
 from .state import state
 from .web import links
@@ -179,6 +179,19 @@ def purge_command(dry_run: bool) -> None:
     click.echo(f"Removed {count} visits older than {years} years.")
 
 
+def _name_of(st: Any) -> Any:
+    """A person's name from their id (the id itself never shows: "a member of staff" when unknown)."""
+
+    def name(person_id: str) -> str:
+        person = st.directory.find(person_id) if person_id else None
+        if person is not None:
+            return person.name
+        return {"system": "The portal's automatic safety check", "cli": "The school's data protection export"}.get(
+            person_id, "A member of staff")
+
+    return name
+
+
 @home_visits_cli.command("export")
 @click.option("--pupil", required=True, help="The pupil's name or reference, as staff typed it.")
 @click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
@@ -199,7 +212,9 @@ def export_command(pupil: str, out: str) -> None:
     stem = "home-visits-" + (re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
     mode = config["HOME_VISITS_FILE_MODE"]
     files.write(folder / f"{stem}.json", json.dumps(export, indent=2, ensure_ascii=False), mode=mode)
-    files.write(folder / f"{stem}.html", retention.export_html(export, generated=st.clock()), mode=mode)
+    document = subject_access.readable(export, policy=st.policy, name=_name_of(st), made=st.clock())
+    page = current_app.jinja_env.get_template("home_visits/subject_access.html").render(doc=document)
+    files.write(folder / f"{stem}.html", page, mode=mode)
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")
 
 

@@ -102,7 +102,7 @@ class Visit(Base):
     #: Policy before-visit checklist ids ticked.
     checklist: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
 
-    #: Set when a plan is declined.
+    #: The approver's reason when a plan is declined or sent back for changes.
     decline_reason: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
     authorised_by: Mapped[str | None] = mapped_column(String(64))
     authorised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

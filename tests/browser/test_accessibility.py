@@ -7,6 +7,7 @@ their own. The handbook is served by the plugin under /home-visits/handbook/, to
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -36,7 +37,7 @@ def handbook_path(name: str) -> str:
 def open_visit(page: Page, pupil: str, *, everyone: bool = False) -> None:
     """Open a visit from the visits list, as a user would."""
     page.goto("/home-visits/?scope=all" if everyone else "/home-visits/")
-    page.get_by_role("row").filter(has_text=pupil).get_by_role("link").click()
+    page.get_by_role("link", name=re.compile(rf"^Visit \d+: {re.escape(pupil)}$")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Home visit: {pupil}")
 
 
@@ -139,7 +140,7 @@ def test_declined_and_cancelled_visits(start_portal, new_page) -> None:
     login(alex, "alex")
     open_visit(alex, SEEDED["submitted"], everyone=True)
     alex.get_by_role("button", name="Decline").click()  # without the comment a decline needs
-    comment = alex.get_by_label("Comment (required to decline)")
+    comment = alex.get_by_label("Reason (needed to send the plan back or decline it)")
     expect(comment).to_have_attribute("aria-invalid", "true")
     expect(alex.locator("#comment-error")).not_to_be_empty()
     assert_no_axe_violations(alex, what="the decision form with an error")
@@ -155,7 +156,9 @@ def test_declined_and_cancelled_visits(start_portal, new_page) -> None:
     assert_no_axe_violations(sam, what="a declined visit")
 
     open_visit(sam, SEEDED["draft"])
-    sam.get_by_role("button", name="Cancel this visit").click()
+    sam.get_by_role("link", name="Cancel this visit").click()
+    assert_no_axe_violations(sam, what="the page asking to confirm a cancellation")
+    sam.get_by_role("button", name="Yes, cancel this visit").click()
     expect(sam.locator(".hv-state")).to_have_text("Cancelled")
     assert_no_axe_violations(sam, what="a cancelled visit")
     sam.goto("/home-visits/")

@@ -46,6 +46,9 @@ def test_write_submit_locked_then_correct(start_portal, new_page) -> None:
     page.get_by_label("Points discussed").fill("The week's absences and the morning routine.")
     page.get_by_label("Observation 1: fact or opinion").select_option("fact")
     page.get_by_label("Observation 1", exact=True).fill("Riley was at home and dressed at 9:40.")
+    expect(page.get_by_label("Observation 2", exact=True)).to_have_count(0)  # one row to start with
+    page.get_by_role("button", name="Add another observation").click()  # no JavaScript: the form comes back
+    expect(page.get_by_label("Observation 1", exact=True)).to_have_value("Riley was at home and dressed at 9:40.")
     page.get_by_label("Observation 2", exact=True).fill("Mum seemed overwhelmed.")
     page.get_by_role("button", name="Submit the record").click()
     # The opinion was not marked: the message sits at the observations.

@@ -287,8 +287,9 @@ def test_the_visit_card_has_what_to_carry_and_initials_only(login: Any, create_v
     visit = create_visit(state_="authorised")
     page = login("jo").get(f"/home-visits/{visit.id}/card").get_data(as_text=True)
     for fact in ("Home visit card: J.S.", "12 Larch Close, Exampleton EX1 2AB", "Wednesday 04 March 2026, 10:00",
-                 "<strong>11:00</strong>", "Sam Patel (07700 900001)", "Jo Jones (07700 900002)",
-                 "Pat Office, 01632 960000", "Call 999", "Ring the member of staff"):
+                 "<strong>11:00</strong>", 'Sam Patel (<a href="tel:07700900001">07700 900001</a>)',
+                 'Jo Jones (<a href="tel:07700900002">07700 900002</a>)',
+                 'Pat Office, <a href="tel:01632960000">01632 960000</a>', "Call 999", "Ring the member of staff"):
         assert fact in page, fact
     card = page.split('class="hv-card"', 1)[1]
     assert "Jamie" not in card and "Smith" not in card

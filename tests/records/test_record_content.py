@@ -182,7 +182,7 @@ def test_others_see_that_an_action_is_open_and_whom_to_ask(planted: Any) -> None
 def test_the_office_sees_that_the_record_changed_but_not_how(planted: Any) -> None:
     app, (visit_id, _) = planted
     page = client_for(app, "pat").get(f"/home-visits/{visit_id}").get_data(as_text=True)
-    assert "record corrected" in page and "incident reported" in page and "action done" in page
+    assert "corrected the record" in page and "reported an incident" in page and "marked an action done" in page
     assert MARKERS["correction_reason"] not in page
 
 

@@ -142,7 +142,14 @@ def test_subject_access_export_holds_everything_about_one_pupil(
     assert all(row.get("visit_id", mine.id) == mine.id for rows in tables.values() for row in rows)
     assert [row["pupil"] for row in tables["home_visits_visit"]] == ["Jamie Smith"]
     page = (tmp_path / "home-visits-jamie-smith.html").read_text()
-    assert "everything held about  jamie  SMITH" in page and "Jamie was dressed and ready" in page
+    # A document a family can read: the child's name as the school wrote it, each visit in words, no ids.
+    assert "holds about Jamie Smith</h1>" in page and "Jamie was dressed and ready" in page
+    assert "Home visit on Wednesday 04 March 2026, 10:00 to 11:00" in page
+    for words in ("What happened to the plan</dt><dd>Recorded", "Staff visiting</dt><dd>Sam Patel",
+                  "What staff wrote after the visit", "What happened, step by step", "authorised the plan"):
+        assert words in page, words
+    for internal in ("home_visits_", "lead_id", "tier-", "checked_out", "pupil_key", "visit_id", f">{mine.id}<"):
+        assert internal not in page, internal
     assert "Other Child" not in page
 
 

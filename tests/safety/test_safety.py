@@ -88,8 +88,9 @@ def test_overdue_shows_at_once_without_any_job(app: Flask, login: Any, create_vi
     assert "Nobody is overdue." in office.get("/home-visits/dashboard").get_data(as_text=True)
     clock.now = OVERDUE + timedelta(minutes=3)
     page = office.get("/home-visits/dashboard").get_data(as_text=True)
-    assert "Sam Patel: 3 minutes overdue" in page and "07700 900001" in page and "Ring the member of staff" in page
-    assert "Overdue by 3 minutes" in login("sam").get(f"/home-visits/{visit.id}").get_data(as_text=True)
+    # Counted from the expected return (11:00), not from the end of the grace the escalation waits for.
+    assert f"Visit {visit.id} (J.S.): Sam Patel, 18 minutes past the expected return" in page and "07700 900001" in page and "Ring the member of staff" in page
+    assert "Overdue: 18 minutes past the expected return." in login("sam").get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert reload(app, visit.id).state == "checked_out"  # overdue is derived, never stored
 
 
@@ -221,7 +222,9 @@ def test_mail_server_down_for_three_sweeps_then_every_alert_arrives(
         assert sweep(app).exit_code == 1
     assert smtp_server.messages == []
     page = login("pat").get("/home-visits/dashboard").get_data(as_text=True)
-    assert "tier-0: failed (3 attempts; ConnectionRefusedError" in page
+    assert ("First alert to the office and the responsible contact: not sent yet — the mail server did not answer "
+            "(tried 3 times); retrying every 5 minutes. Phone them.") in page
+    assert "tier-0" not in page and "ConnectionRefusedError" not in page
     app.config["HOME_VISITS_SMTP_PORT"] = working
     clock.now = OVERDUE + timedelta(minutes=15)
     assert sweep(app).exit_code == 0
@@ -330,7 +333,7 @@ def test_one_impossible_visit_never_silences_the_others(app: Flask, login: Any, 
     dashboard = login("pat").get("/home-visits/dashboard")
     page = dashboard.get_data(as_text=True)
     assert dashboard.status_code == 200
-    assert "Sam Patel: 44 minutes overdue" in page and f"Visit {bad}</a>, Kim Lee: OverflowError" in page
+    assert "Sam Patel, 59 minutes past the expected return" in page and f"Visit {bad}</a>, Kim Lee: OverflowError" in page
     visit_page = login("pat").get(f"/home-visits/{bad}")
     assert visit_page.status_code == 200 and "cannot read this visit" in visit_page.get_data(as_text=True)
 
@@ -381,7 +384,7 @@ def test_a_visit_nobody_checks_out_raises_the_alarm_then_escalates(app: Flask, l
     assert overdue["Subject"].strip() == "OVERDUE: Sam Patel, home visit, expected back 11:00 (never checked out)"
     assert overdue["X-Home-Visits-Alert"] == "tier-0"
     page = login("pat").get("/home-visits/dashboard").get_data(as_text=True)
-    assert "Sam Patel: 0 minutes overdue, never checked out" in page
+    assert "Sam Patel, 15 minutes past the expected return, never checked out" in page
     clock.now = BACK + GRACE + timedelta(hours=3)
     sweep(app)
     assert [m["X-Home-Visits-Alert"] for m in smtp_server.messages] == ["not-checked-out", "tier-0", "tier-1"]

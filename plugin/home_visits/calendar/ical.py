@@ -28,7 +28,8 @@ PRODID = "-//home_visits//Home visits calendar//EN"
 #: status from STATUS ([MS-OXCICAL] 2.1.3.1.1.20.23), so a plan awaiting authorisation shows as
 #: tentative, an authorised one as busy and a cancelled one as free.
 STATES = {
-    "submitted": ("TENTATIVE", "awaiting authorisation"), "authorised": ("CONFIRMED", "authorised"),
+    "submitted": ("TENTATIVE", "awaiting authorisation"),
+    "changes_requested": ("TENTATIVE", "sent back for changes"), "authorised": ("CONFIRMED", "authorised"),
     "checked_out": ("CONFIRMED", "staff out on the visit"), "returned": ("CONFIRMED", "staff back"),
     "recorded": ("CONFIRMED", "visit recorded"),
     "cancelled": ("CANCELLED", "cancelled"), "declined": ("CANCELLED", "declined"),

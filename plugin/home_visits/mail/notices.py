@@ -104,11 +104,12 @@ def plan_submitted(session: Session, visit: Visit, context: Context, now: dateti
 
 
 def plan_decided(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
-    """To the lead and the second member of staff: authorised, or declined with the reason."""
-    word = "authorised" if visit.state == workflow.AUTHORISED else "declined"
+    """To the lead and the second member of staff: authorised, sent back for changes or declined, with the reason."""
+    word = {workflow.AUTHORISED: "authorised", workflow.CHANGES_REQUESTED: "sent back for changes"}.get(
+        visit.state, "declined")
     decider = context.directory.find(visit.authorised_by or "") if word == "authorised" else None
     email = render(context, "plan_decided", word=word, decider=decider, **_facts(visit, context))
-    return queue(session, key=f"{word}-{visit.id}-{visit.sequence}", visit=visit,
+    return queue(session, key=f"{visit.state}-{visit.id}-{visit.sequence}", visit=visit,
                  to=wanting(session, _visiting(visit, context)), email=email, now=now)
 
 

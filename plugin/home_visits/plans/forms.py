@@ -33,29 +33,16 @@ from ..web.fields import (
     to_form,
     within,
 )
-from .rules import Plan
+from .rules import AGREED_WORDS, APPOINTMENT_WORDS, TRAVEL_WORDS, Plan
 
 POSTCODE = Regexp(
     r"^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$", message="Enter a UK postcode, for example SW1A 1AA."
 )
 PHONE = Regexp(r"^\+?[\d ()-]{7,20}$", message="Enter a phone number of digits and spaces, for example 07700 900123.")
 
-APPOINTMENT = options([
-    ("", "Choose…"),
-    ("phone", "By phone"),
-    ("letter", "By letter"),
-    ("in_person", "In person at school"),
-    ("text", "By text or email"),
-    ("unannounced", "Not arranged: an unannounced visit"),
-])
-TRAVEL = options([
-    ("", "Choose…"),
-    ("car", "Own car (insured for business use)"),
-    ("school_vehicle", "School vehicle"),
-    ("walking", "Walking"),
-    ("public_transport", "Public transport"),
-])
-AGREED = options([("yes", "Yes"), ("no", "No, the visit is unannounced"), ("not_asked", "Not yet asked")])
+APPOINTMENT = options([("", "Choose…"), *APPOINTMENT_WORDS.items()])
+TRAVEL = options([("", "Choose…"), *TRAVEL_WORDS.items()])
+AGREED = options(AGREED_WORDS.items())
 
 #: Plan fields whose rule messages sit beside a differently named form field.
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
@@ -141,17 +128,30 @@ def _moment(day: date | None, at: time | None, policy: Policy) -> datetime | Non
 
 
 class DecisionForm(FlaskForm):
-    """Authorise, decline or cancel: one form, the button says which."""
+    """An approver's decision: authorise, send back for changes or decline; the button says which.
+    (``cancel`` stays for posts from older pages; the visit page cancels through :class:`CancelForm`.)"""
 
     comment = TextAreaField(
-        "Comment (required to decline)",
+        "Reason (needed to send the plan back or decline it)",
         validators=[Optional(), Length(max=1000, message="Keep this under 1000 characters."), plain_text],
     )
     #: The plan's version as the decider saw it: a decision about a plan that changed since is refused.
     version = HiddenField()
     authorise = SubmitField("Authorise")
+    request_changes = SubmitField("Send back for changes")
     decline = SubmitField("Decline")
     cancel = SubmitField("Cancel this visit")
 
     def action(self) -> str | None:
-        return next((name for name in ("authorise", "decline", "cancel") if getattr(self, name).data), None)
+        names = ("authorise", "request_changes", "decline", "cancel")
+        return next((name for name in names if getattr(self, name).data), None)
+
+
+class CancelForm(FlaskForm):
+    """"Cancel this visit", asked once more on a page of its own: nothing is cancelled by one click."""
+
+    reason = TextAreaField(
+        "Why it is cancelled (optional: the history and the others on the visit see it)",
+        validators=[Optional(), Length(max=500, message="Keep this under 500 characters."), plain_text],
+    )
+    confirm = SubmitField("Yes, cancel this visit")

@@ -63,6 +63,22 @@ def plan_fields(role: str | None = None) -> tuple[str, ...]:
 
 #: Every plan field, as the model, the form and the template name it.
 PLAN_FIELDS = plan_fields()
+
+#: The plan's choice fields: stored value -> the words the form, the visit page and the family's copy use.
+APPOINTMENT_WORDS = {
+    "phone": "By phone",
+    "letter": "By letter",
+    "in_person": "In person at school",
+    "text": "By text or email",
+    "unannounced": "Not arranged: an unannounced visit",
+}
+TRAVEL_WORDS = {
+    "car": "Own car (insured for business use)",
+    "school_vehicle": "School vehicle",
+    "walking": "Walking",
+    "public_transport": "Public transport",
+}
+AGREED_WORDS = {"yes": "Yes", "no": "No, the visit is unannounced", "not_asked": "Not yet asked"}
 #: Plan fields whose change sends an authorised plan back for authorisation: everything the approver
 #: judged (who, where, when, why, contact, consent, alternatives, risks, travel, checklist).
 REAUTHORISE_FIELDS = frozenset(plan_fields("judged"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
@@ -134,7 +135,7 @@ def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = "",
     seen_version: int | None = None,
 ) -> None:
-    """Move a visit by ``action`` (authorise, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
+    """Move a visit by ``action`` (authorise, request_changes, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
 
     ``seen_version``: the version the decider saw; :class:`StaleEdit` when the plan moved on since.
     Authorising runs the policy's rules again (:class:`BreaksRules`)."""
@@ -150,7 +151,7 @@ def decide(
         check(session, visit, policy, now, check_start=False)
     if action == "authorise":
         visit.authorised_by, visit.authorised_at = actor.id, now
-    elif action == "decline":
+    elif action in ("decline", "request_changes"):
         visit.decline_reason = step.comment
     elif action == "check_out":  # a new chain starts: whoever handled a missed check-out is done
         visit.checked_out_at, visit.acknowledged_at, visit.acknowledged_by = now, None, None
@@ -204,22 +205,18 @@ def visible_to(person: Person, *, everyone: bool) -> Select[tuple[Visit]]:
     return query
 
 
-def my_page(session: Session, person: Person, *, number: int, size: int) -> tuple[list[Visit], int]:
-    """One page of a person's own visits, newest first. Each of the three ways a visit can be theirs
-    is read from its own index and the three are merged, so a long history is never sorted whole."""
-    newest = (Visit.starts_at.desc(), Visit.id.desc())
-    parts = [
-        select(Visit.id, Visit.starts_at).where(column == person.id).order_by(*newest).limit(number * size).subquery()
-        for column in OWN
-    ]
-    merged = union(*(select(part.c.id, part.c.starts_at) for part in parts)).subquery()
-    ids = list(session.scalars(
-        select(merged.c.id).order_by(merged.c.starts_at.desc(), merged.c.id.desc())
-        .limit(size).offset((number - 1) * size)
-    ))
-    visits = session.scalars(select(Visit).where(Visit.id.in_(ids)).order_by(*newest)).all() if ids else []
-    total = session.scalar(select(func.count()).select_from(visible_to(person, everyone=False).subquery())) or 0
-    return list(visits), total
+def soonest_first(today: datetime) -> tuple[Any, ...]:
+    """The order a list of visits reads in: plans with no date yet (to finish), then what is coming up,
+    soonest first, then earlier visits, newest first. ``today`` is the start of the school's day."""
+    group = case((Visit.starts_at.is_(None), 0), (Visit.starts_at >= today, 1), else_=2)
+    coming = case((Visit.starts_at >= today, Visit.starts_at), else_=None)
+    return group, coming.asc(), Visit.starts_at.desc(), Visit.id.desc()
+
+
+def my_page(session: Session, person: Person, *, number: int, size: int, today: datetime) -> tuple[list[Visit], int]:
+    """One page of a person's own visits (those they lead, go second on or are the contact for), in
+    :func:`soonest_first` order."""
+    return page(session, visible_to(person, everyone=False).order_by(*soonest_first(today)), number=number, size=size)
 
 
 def page(session: Session, query: Select[tuple[Visit]], *, number: int, size: int) -> tuple[list[Visit], int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import time, timezone
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.wrappers import Response
 
+from ..clock import at_school
 from ..db import unit_of_work
 from ..errors import BreaksRules, NotSubmitted, StaleEdit, WorkflowError
 from ..mail import notices
@@ -33,7 +35,7 @@ from ..web.guards import MAX_ID, SafetyForm
 from ..web.visit import FamilyActions, family_actions, show_visit
 from . import service as services
 from . import workflow
-from .forms import FIELD_FOR_PLAN, DecisionForm, PlanForm
+from .forms import FIELD_FOR_PLAN, CancelForm, DecisionForm, PlanForm
 from .rules import COPIED, Plan, is_evening
 
 
@@ -41,13 +43,15 @@ def my_visits() -> str:
     me = current_person()
     everyone = request.args.get("scope") == "all" and sees_all(me)
     size = current_app.config["HOME_VISITS_PER_PAGE"]
+    policy = get_state().policy
+    today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, everyone=True).order_by(Visit.starts_at.desc(), Visit.id.desc())
+        query = services.visible_to(me, everyone=True).order_by(*services.soonest_first(today))
         visits, total = services.page(get_session(), query, number=page_number(), size=size)
     else:
-        visits, total = services.my_page(get_session(), me, number=page_number(), size=size)
+        visits, total = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
     return render_template(
-        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size,
+        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size, today=today,
         everyone=everyone, can_see_all=sees_all(me), me=me, form=SafetyForm(),
         open_actions=recording.open_actions(get_session(), lead_id=me.id),
     )
@@ -106,13 +110,16 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     st, session = get_state(), get_session()
     form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me,
                     today=st.clock().astimezone(st.policy.zone).date())
-    submittable = visit is None or visit.state in (workflow.DRAFT, workflow.DECLINED)
+    submittable = visit is None or visit.state in workflow.SUBMITTABLE
     if not submittable:
         form.save.label.text = "Save changes"
 
+    opened = visit  # a first submit that fails saves nothing: the page stays "Plan a home visit"
+
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
-            "home_visits/plan_form.html", form=form, visit=visit, submittable=submittable, me=me, like=like,
+            "home_visits/plan_form.html", form=form, visit=opened, submittable=submittable, me=me, like=like,
+            required=[item.id for item in st.policy.guidance.before.items if item.required],
             family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )
         return page, status
@@ -191,7 +198,7 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     st, session = get_state(), get_session()
     seen = opened_version(form.version)
     allowed = workflow.allowed(action, visit, me, st.policy.rules.authorisers)
-    if action in ("authorise", "decline") and allowed and seen != visit.version:
+    if action in workflow.DECISIONS and allowed and seen != visit.version:
         changed = workflow.field_words(services.changed_since(session, visit, seen))
         form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
                                + ": read it again below, then decide."]
@@ -200,7 +207,7 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
         with unit_of_work(session):
             services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(),
                             comment=form.comment.data or "", seen_version=seen)
-            if action in ("authorise", "decline"):
+            if action in workflow.DECISIONS:
                 notices.plan_decided(session, visit, mail_context(), st.clock())
     except BreaksRules as broken:
         form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
@@ -213,7 +220,44 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
         form.comment.errors = [str(error)]
         return show_visit(visit, me, form=form, status=error.status)
     send_notices()
-    flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled."}[action])
+    flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled.",
+           "request_changes": "Plan sent back for changes: the lead has been told what to change."}[action])
     if request.form.get("next") == "approvals":
         return redirect(url_for("home_visits.approvals"))
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def cancel_visit(visit_id: int) -> Response | tuple[str, int]:
+    """"Cancel this visit": a page that asks once more (GET), then cancels (POST). No JavaScript needed."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    st, session = get_state(), get_session()
+    if not workflow.leads_or_decides(visit, me, st.policy.rules.authorisers):
+        abort(403)
+    form = CancelForm()
+
+    cancellable = visit.state in workflow.TRANSITIONS["cancel"][0]
+
+    def show(status: int = 200) -> tuple[str, int]:
+        return render_template("home_visits/cancel.html", visit=visit, form=form, me=me,
+                               cancellable=cancellable), status
+
+    if not cancellable and request.method == "GET":  # an old link: the visit moved on
+        flash(f"This visit is {workflow.LABELS[visit.state].lower()}, so it cannot be cancelled.")
+        return redirect(url_for("home_visits.visit", visit_id=visit.id), code=303)
+    if not cancellable:
+        form.form_errors.append(f"This visit is {workflow.LABELS[visit.state].lower()}, so it cannot be cancelled.")
+        return show(409)
+    if request.method == "GET":
+        return show()
+    if not form.validate():
+        return show(400 if "csrf_token" in form.errors else 422)
+    try:
+        with unit_of_work(session):
+            services.decide(session, visit, "cancel", actor=me, policy=st.policy, now=st.clock(),
+                            comment=form.reason.data or "")
+    except WorkflowError as error:
+        form.form_errors.append(str(error))
+        return show(error.status)
+    flash("Visit cancelled. It stays in the history; plan it again with “Plan another visit like this”.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))

@@ -15,15 +15,18 @@ from ..people import Person
 
 DRAFT, SUBMITTED, AUTHORISED, DECLINED, CANCELLED = "draft", "submitted", "authorised", "declined", "cancelled"
 CHECKED_OUT, RETURNED, RECORDED = "checked_out", "returned", "recorded"
+#: An approver sent the plan back to its lead with a reason: the lead changes it and submits it again.
+CHANGES_REQUESTED = "changes_requested"
 
 #: Every state a visit can be in, in the order of its life. "Overdue" is not a state: it is derived
 #: (see :mod:`..safety.rules`).
-STATES = (DRAFT, SUBMITTED, AUTHORISED, CHECKED_OUT, RETURNED, RECORDED, DECLINED, CANCELLED)
+STATES = (DRAFT, SUBMITTED, CHANGES_REQUESTED, AUTHORISED, CHECKED_OUT, RETURNED, RECORDED, DECLINED, CANCELLED)
 
 #: Plain words for each state, as the portal shows them.
 LABELS = {
     DRAFT: "Draft",
     SUBMITTED: "Awaiting authorisation",
+    CHANGES_REQUESTED: "Sent back for changes",
     AUTHORISED: "Authorised",
     DECLINED: "Declined",
     CANCELLED: "Cancelled",
@@ -32,12 +35,30 @@ LABELS = {
     RECORDED: "Recorded",
 }
 
+#: How the history says each thing that happened (others: the action's name in words).
+ACTION_WORDS = {
+    "created": "started the plan", "edited": "changed the plan", "submit": "submitted the plan",
+    "authorise": "authorised the plan", "decline": "declined the plan",
+    "request_changes": "sent the plan back for changes", "send_back": "changed an authorised plan",
+    "cancel": "cancelled the visit", "not_going_ahead": "said the visit is not going ahead",
+    "check_out": "checked out", "check_in": "closed off (back safe)", "record": "submitted the visit record",
+    "extended": "extended the expected return", "acknowledged": "is handling the alert",
+    "alert_raised": "raised an alert", "alert_sent": "alert sent", "alert_failed": "alert not sent",
+    "alert_stopped": "alert no longer needed", "incident_reported": "reported an incident",
+    "record_started": "started the visit record", "record_corrected": "corrected the record",
+    "record_confirmed": "confirmed the record", "action_done": "marked an action done",
+    "email_sent": "email sent", "email_failed": "email not sent", "in_digest": "listed in the morning digest",
+    "check_failed": "the safety check could not read the visit",
+}
+
 #: action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "submit": (frozenset({DRAFT, DECLINED}), SUBMITTED),
+    "submit": (frozenset({DRAFT, DECLINED, CHANGES_REQUESTED}), SUBMITTED),
     "authorise": (frozenset({SUBMITTED}), AUTHORISED),
     "decline": (frozenset({SUBMITTED}), DECLINED),
-    "cancel": (frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED}), CANCELLED),
+    # "Send back for changes": the approver says what to change; the lead edits and submits again.
+    "request_changes": (frozenset({SUBMITTED}), CHANGES_REQUESTED),
+    "cancel": (frozenset({DRAFT, SUBMITTED, CHANGES_REQUESTED, AUTHORISED, DECLINED}), CANCELLED),
     # Editing the time, address or staff of an authorised plan needs a fresh authorisation.
     "send_back": (frozenset({AUTHORISED}), SUBMITTED),
     "check_out": (frozenset({AUTHORISED}), CHECKED_OUT),
@@ -50,7 +71,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 
 #: States in which the lead may still edit the plan.
-EDITABLE = frozenset({DRAFT, SUBMITTED, AUTHORISED, DECLINED})
+EDITABLE = frozenset({DRAFT, SUBMITTED, CHANGES_REQUESTED, AUTHORISED, DECLINED})
+#: States in which the lead's next step is to submit the plan (again).
+SUBMITTABLE = frozenset({DRAFT, DECLINED, CHANGES_REQUESTED})
+#: The approvers' decisions on a submitted plan.
+DECISIONS = ("authorise", "request_changes", "decline")
 
 #: How the history names a changed plan field (others: the field's name in words).
 FIELD_WORDS = {"starts_at": "start time", "expected_return": "expected return", "second_staff_id": "second staff",
@@ -125,7 +150,7 @@ def allowed(action: str, visit: VisitLike, person: Person, authorisers: Collecti
     sources, _ = TRANSITIONS[action]
     if visit.state not in sources:
         return False
-    if action in ("authorise", "decline"):
+    if action in DECISIONS:
         return can_authorise(visit, person, authorisers)
     if action == "cancel":
         return leads_or_decides(visit, person, authorisers)
@@ -146,11 +171,13 @@ def transition(
     if visit.state not in sources:
         raise WorkflowError(f"This plan is {LABELS[visit.state].lower()}, so it cannot be {_past(action)} now.")
     if not allowed(action, visit, person, authorisers):
-        if action in ("authorise", "decline") and is_visiting(visit, person):
+        if action in DECISIONS and is_visiting(visit, person):
             raise WorkflowError("You cannot decide a plan for a visit you are going on.", status=403)
         raise WorkflowError("You do not have permission to do that.", status=403)
     if action == "decline" and not comment.strip():
         raise WorkflowError("Say why the plan is declined, so the member of staff can put it right.", status=400)
+    if action == "request_changes" and not comment.strip():
+        raise WorkflowError("Say what needs changing, so the member of staff can put it right.", status=400)
     if action == "not_going_ahead" and not comment.strip():
         raise WorkflowError("Say why the visit is not going ahead, so the office knows.", status=400)
     step = Step(action, visit.state, target, comment.strip())
@@ -161,5 +188,5 @@ def transition(
 def _past(action: str) -> str:
     words = {"submit": "submitted", "authorise": "authorised", "decline": "declined", "cancel": "cancelled",
              "check_out": "checked out", "check_in": "closed off", "record": "recorded",
-             "not_going_ahead": "called off"}
+             "not_going_ahead": "called off", "request_changes": "sent back for changes"}
     return words.get(action, "changed")

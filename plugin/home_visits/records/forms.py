@@ -15,8 +15,11 @@ from ..clock import utc_at_school
 from ..web import fields as shared
 from .rules import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, Action, RecordData
 
-#: Blank rows offered for people, observations and actions (blank ones are ignored).
-ROWS = 4
+#: Blank rows offered at first for people, observations and actions (blank ones are ignored); "Add
+#: another" buttons post the form back with one more row, saving nothing (no JavaScript needed).
+ROWS = 1
+#: Row group -> its "Add another" button.
+GROWS = {"present": "add_present", "observations": "add_observation", "actions": "add_action"}
 
 
 class PersonRow(Form):
@@ -29,7 +32,7 @@ class PersonRow(Form):
 class ObservationRow(Form):
     kind = wtf.SelectField("Fact or opinion", default="", choices=shared.options([("", "Choose…"), ("fact", "Fact"),
                                                                          ("opinion", "Opinion")]))
-    text = shared.text_field(1000, label="Observation")
+    text = shared.text_field(1000, lines=True, label="Observation")
 
 
 class ActionRow(Form):
@@ -68,7 +71,7 @@ class RecordForm(FlaskForm):
     parents_views = shared.text_field(3000, lines=True, label="The parents' or carers' views")
     agreements = shared.text_field(3000, lines=True, label="Agreements reached")
     concerns = shared.text_field(3000, lines=True, label="Concerns, however small")
-    observations = Rows(wtf.FormField(ObservationRow), min_entries=ROWS + 1, max_entries=15)
+    observations = Rows(wtf.FormField(ObservationRow), min_entries=ROWS, max_entries=15)
     safeguarding = _radio("Safeguarding", SAFEGUARDING)
     safeguarding_where = shared.text_field(200, label="Where you raised it (for example CPOMS)")
     incident_kinds = shared.MultiCheckboxField("Incidents on the visit", choices=shared.options(INCIDENTS.items()))
@@ -76,6 +79,9 @@ class RecordForm(FlaskForm):
     actions = Rows(wtf.FormField(ActionRow), min_entries=ROWS, max_entries=12)
     reflection = shared.text_field(3000, lines=True, label="Your private reflection: how the visit felt, and why")
     version = wtf.HiddenField()
+    add_present = wtf.SubmitField("Add another person")
+    add_observation = wtf.SubmitField("Add another observation")
+    add_action = wtf.SubmitField("Add another action")
     save = wtf.SubmitField("Save draft")
     submit = wtf.SubmitField("Submit the record")
 
@@ -85,6 +91,16 @@ class RecordForm(FlaskForm):
         self.dates = dates
         #: Messages for the row groups (people, observations, actions), shown at their fieldset.
         self.group_errors: dict[str, list[str]] = {}
+
+    def grow(self) -> str | None:
+        """When an "Add another" button was pressed: add a blank row to its group and name the group."""
+        for group, button in GROWS.items():
+            if self[button].data:
+                rows = self[group]
+                if len(rows.entries) < (rows.max_entries or 99):
+                    rows.append_entry()
+                return group
+        return None
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

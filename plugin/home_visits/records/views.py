@@ -95,6 +95,8 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
         else:
             form.day.data = day
         return show()
+    if form.grow() is not None:  # "Add another ...": the same form with one more row; nothing is saved
+        return show()
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     now = st.clock()

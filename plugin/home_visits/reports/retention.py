@@ -6,8 +6,6 @@ a visit (or at a visit's record) is purged and exported with no change here.
 
 from __future__ import annotations
 
-import html
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -94,26 +92,3 @@ def export_pupil(session: Session, pupil: str) -> dict[str, Any]:
     for table, column in _children(RECORDS):
         tables[table.name] = _rows(session, table, column, record_ids)
     return {"pupil": pupil, "visits": len(visit_ids), "tables": tables}
-
-
-def export_html(export: dict[str, Any], *, generated: datetime) -> str:
-    """The export as one readable HTML page (every value escaped)."""
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Home visits held about {html.escape(export['pupil'])}</title></head><body>",
-        f"<h1>Home visits: everything held about {html.escape(export['pupil'])}</h1>",
-        f"<p>{export['visits']} visit(s). Generated {generated:%d %B %Y %H:%M} UTC.</p>",
-    ]
-    for name, rows in export["tables"].items():
-        parts.append(f"<h2>{html.escape(name.removeprefix('home_visits_').replace('_', ' ').capitalize())}</h2>")
-        if not rows:
-            parts.append("<p>None.</p>")
-            continue
-        for row in rows:
-            parts.append("<dl>")
-            for column, value in row.items():
-                shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-                parts.append(f"<dt>{html.escape(column)}</dt><dd>{html.escape(shown)}</dd>")
-            parts.append("</dl>")
-    parts.append("</body></html>")
-    return "\n".join(parts)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Alert, AuditEntry, Visit, VisitRecord
+from ..plans.workflow import LABELS
 from ..policy import Policy
 from ..records.rules import OUTCOMES
 
@@ -26,6 +27,7 @@ class Summary:
     by_reason: Counter[str] = field(default_factory=Counter)
     by_outcome: Counter[str] = field(default_factory=Counter)
     by_staff: Counter[str] = field(default_factory=Counter)
+    by_state: Counter[str] = field(default_factory=Counter)
     authorised: int = 0
     declined: int = 0
     escalated: int = 0
@@ -60,7 +62,7 @@ def rows(
             "outcome": OUTCOMES.get(outcomes.get(visit.id, ""), "Not recorded"),
             "lead": name(visit.lead_id),
             "second": name(visit.second_staff_id) if visit.second_staff_id else "",
-            "state": visit.state,
+            "state": LABELS.get(visit.state, visit.state),
             "authorised": "yes" if visit.id in authorised else "no",
             "declined": "yes" if visit.id in declined else "no",
             "escalated": "yes" if visit.id in escalated else "no",
@@ -76,6 +78,7 @@ def summarise(table: list[dict[str, str]]) -> Summary:
         summary.by_reason[row["reason"]] += 1
         summary.by_outcome[row["outcome"]] += 1
         summary.by_staff[row["lead"]] += 1
+        summary.by_state[row["state"]] += 1
         summary.authorised += row["authorised"] == "yes"
         summary.declined += row["declined"] == "yes"
         summary.escalated += row["escalated"] == "yes"

@@ -13,6 +13,7 @@ from ..clock import at_school
 from ..plans import workflow
 from ..web.context import current_person, get_session, get_state
 from . import service as reports
+from . import terms
 
 
 class ReportForm(FlaskForm):
@@ -58,7 +59,9 @@ def report_page() -> tuple[str, int]:
     form, table = _table()
     summary = reports.summarise(table) if table is not None else None
     status = 200 if table is not None else 422
-    return render_template("home_visits/reports.html", form=form, summary=summary, me=current_person()), status
+    today = get_state().clock().astimezone(get_state().policy.zone).date()
+    return render_template("home_visits/reports.html", form=form, summary=summary, me=current_person(),
+                           presets=terms.presets(today)), status
 
 
 def report_csv() -> Response:

@@ -25,6 +25,7 @@ from ..models import Alert, AuditEntry, JobRun, Visit
 from ..policy import Policy
 from ..text import address_line
 from . import rules as safety
+from . import words
 from .service import INCIDENT_KINDS, raise_alert, watched
 
 
@@ -184,7 +185,8 @@ def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email
     def hour(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%H:%M") if moment else "?"
 
-    overdue = safety.minutes_overdue(visit, policy, now) if safety.is_overdue(visit, policy, now) else 0
+    # The words people read count from the expected return; the escalation counts from the end of the grace.
+    overdue = words.minutes_past_return(visit.expected_return, now) if safety.is_overdue(visit, policy, now) else 0
     return render(
         context, "alert", visit=visit, kind=_kind(alert), who=who, lead=lead, address=address,
         second=find(visit.second_staff_id) if visit.second_staff_id else None,

@@ -20,6 +20,7 @@ from ..web.guards import SafetyForm, one_tap
 from ..web.visit import show_visit
 from . import rules as safety
 from . import service as escalation
+from . import words
 from .forms import CallOffForm, ExtendForm, IncidentForm
 from .sweep import deliver
 
@@ -161,7 +162,9 @@ def dashboard() -> str:
         "home_visits/dashboard.html", me=me, overdue=board.groups[safety.OVERDUE], missed=board.groups[safety.MISSED],
         out=board.groups[safety.OUT], later=[v for v in board.groups[""] if v.state != workflow.CHECKED_OUT],
         alerts=board.alerts, alarms=board.alarms, unreadable=board.unreadable, now=now,
-        minutes_overdue=lambda v: safety.minutes_overdue(v, policy, now),
+        late=lambda v: words.late_words(v.expected_return, now),
+        alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error,
+                                                current_app.config["HOME_VISITS_SWEEP_MINUTES"]),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )
 

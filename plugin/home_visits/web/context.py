@@ -134,6 +134,7 @@ def template_globals() -> dict[str, Any]:
         "handbook_url": handbook_url(),
         "handbook_pages": HANDBOOK_PAGES,
         "state_labels": workflow.LABELS,
+        "action_words": workflow.ACTION_WORDS,
         "incident_kinds": INCIDENT_KINDS,
         "policy": st.policy,
         "person": _people_lookup(),

@@ -15,6 +15,7 @@ from ..plans.forms import AGREED, APPOINTMENT, TRAVEL, DecisionForm
 from ..records import service as recording
 from ..safety import rules as safety
 from ..safety import service as escalation
+from ..safety import words as safety_words
 from ..safety.forms import CallOffForm, ExtendForm, IncidentForm
 from .context import get_session, get_state
 from .guards import SafetyForm
@@ -33,23 +34,29 @@ def show_visit(
     st, session = get_state(), get_session()
     policy, now = st.policy, st.clock()
     authorisers = policy.rules.authorisers
-    actions = [a for a in ("authorise", "decline", "cancel") if workflow.allowed(a, visit, me, authorisers)]
+    decisions = [a for a in workflow.DECISIONS if workflow.allowed(a, visit, me, authorisers)]
     safety_status, problem = safety.checked_status(visit, policy, now)
     visiting = workflow.is_visiting(visit, me)
     form = form or DecisionForm()
+    extend_form = extend_form or ExtendForm()
+    if not visiting:  # the office or a senior leader, told by phone: the form speaks of the staff
+        extend_form.until.label.text = "New time they expect to be back"
+        extend_form.reason.label.text = "Why they need longer"
+        extend_form.extend.label.text = "Change the expected return"
     form.version.data = str(visit.version)  # the version this page shows: a decision is about it
     page = render_template(
-        "home_visits/visit.html", visit=visit, me=me, form=form, actions=actions, words=CHOICE_WORDS,
+        "home_visits/visit.html", visit=visit, me=me, form=form, actions=decisions, words=CHOICE_WORDS,
+        may_cancel=workflow.allowed("cancel", visit, me, authorisers),
         can_edit=visit.state in workflow.EDITABLE and me.id == visit.lead_id,
         visiting=visiting, sees_all=workflow.sees_everything(me, authorisers),
         safety_status=safety_status, safety_problem=problem,
         overdue=safety_status == safety.OVERDUE,
-        minutes_overdue=safety.minutes_overdue(visit, policy, now) if safety_status == safety.OVERDUE else 0,
+        late=safety_words.late_words(visit.expected_return, now),
         may_check_out=not problem and safety.may_check_out_now(visit, policy, now),
         check_out_opens=None if problem else safety.check_out_opens(visit, policy),
         may_report=visiting and safety.may_report_incident(visit, policy, now),
         alarms=escalation.open_alarms(session, [visit.id]), reported=escalation.reported_incidents(session, visit.id),
-        safety_form=SafetyForm(), extend_form=extend_form or ExtendForm(),
+        safety_form=SafetyForm(), extend_form=extend_form,
         incident_form=incident_form or IncidentForm(kinds=escalation.INCIDENT_KINDS),
         call_off_form=call_off_form or CallOffForm(),
         record=recording.record_of(session, visit),
