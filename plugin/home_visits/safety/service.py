@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
@@ -43,13 +43,18 @@ def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str]
     )
 
 
-def watched(session: Session, now: datetime) -> list[Visit]:
-    """Visits out now, and authorised visits that have started (recently) and nobody checked out."""
+def watching(now: datetime) -> ColumnElement[bool]:
+    """The visits the chain watches at ``now``: out, or authorised, started (recently) and not checked out."""
     starts = Visit.starts_at
-    return list(session.scalars(select(Visit).where(or_(
+    return or_(
         Visit.state == safety.CHECKED_OUT,
         and_(Visit.state == safety.AUTHORISED, starts <= now, starts >= now - LOOK_BACK),
-    )).order_by(Visit.id)))
+    )
+
+
+def watched(session: Session, now: datetime) -> list[Visit]:
+    """The visits :func:`watching` selects, oldest first."""
+    return list(session.scalars(select(Visit).where(watching(now)).order_by(Visit.id)))
 
 
 #: Who hears at once about an incident, besides the addresses in ``HOME_VISITS_INCIDENT_EMAILS``.
@@ -169,7 +174,7 @@ def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
     visits = session.scalars(
         select(Visit).where(
             or_(
-                Visit.id.in_(v.id for v in watched(session, now)),
+                watching(now),
                 Visit.starts_at.between(start, start + timedelta(days=1))
                 & Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.RETURNED]),
             )
@@ -182,8 +187,8 @@ def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
             board.unreadable.append((visit, problem))
         else:
             board.groups[status].append(visit)
-    watching = board.groups[safety.OVERDUE] + board.groups[safety.MISSED] + board.groups[safety.OUT]
-    board.alerts = {v.id: [] for v in watching}
+    watched_now = board.groups[safety.OVERDUE] + board.groups[safety.MISSED] + board.groups[safety.OUT]
+    board.alerts = {v.id: [] for v in watched_now}
     for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(list(board.alerts))).order_by(Alert.id)):
         board.alerts[alert.visit_id].append(alert)
     alarms = open_alarms(session)
