@@ -28,6 +28,19 @@ def plugin_config(tmp_path: Any, handbook: Any) -> dict[str, Any]:
     }
 
 
+def host_app(create_app: Any, tmp_path: Any, handbook: Any, deployment: dict[str, Any]) -> Flask:
+    """A test host's app under one of the suite's configurations (``tests/conftest.py``'s ``deployed``
+    one: public URL set, neither debug nor testing, migrations by ``flask home-visits db upgrade``),
+    its own users in SQLite beside the plugin's tables, the clock at the conftest's Monday morning."""
+    config = plugin_config(tmp_path, handbook) | deployment
+    config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'portal.sqlite'}"  # the portal's own users
+    app = controlled(create_app(config, instance_path=str(tmp_path / "instance")))
+    if not app.config["HOME_VISITS_AUTO_MIGRATE"]:  # the deploy script's step, run through the host's CLI
+        upgraded = app.test_cli_runner().invoke(args=["home-visits", "db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+    return app
+
+
 def controlled(app: Flask) -> Flask:
     """The plugin's clock at the conftest's Monday morning, so the conftest's plan is valid."""
     state(app).clock = Clock()

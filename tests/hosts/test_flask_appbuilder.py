@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,21 +19,18 @@ from . import appbuilder_portal
 from .journey import (
     authorise,
     calendar_link,
-    controlled,
     csrf_token,
     feed_shows,
     file_plan,
+    host_app,
     path_of,
-    plugin_config,
     text,
 )
 
 
 @pytest.fixture
-def app(tmp_path: Path, built_handbook: Path) -> Iterator[Flask]:
-    config = plugin_config(tmp_path, built_handbook)
-    config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'portal.sqlite'}"  # the portal's own users
-    app = controlled(appbuilder_portal.create_app(config, instance_path=str(tmp_path / "instance")))
+def app(tmp_path: Path, built_handbook: Path, deployment: dict[str, Any]) -> Iterator[Flask]:
+    app = host_app(appbuilder_portal.create_app, tmp_path, built_handbook, deployment)
     yield app
     state(app).engine.dispose()
 
