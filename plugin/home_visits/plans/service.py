@@ -135,7 +135,8 @@ def decide(
     session: Session, visit: Visit, action: str, *, actor: Person, policy: Policy, now: datetime, comment: str = "",
     seen_version: int | None = None,
 ) -> None:
-    """Move a visit by ``action`` (authorise, request_changes, decline, cancel, not_going_ahead, check_out, check_in) for ``actor``.
+    """Move a visit by ``action`` (authorise, request_changes, decline, cancel, not_going_ahead, check_out,
+    check_in) for ``actor``.
 
     ``seen_version``: the version the decider saw; :class:`StaleEdit` when the plan moved on since.
     Authorising runs the policy's rules again (:class:`BreaksRules`)."""

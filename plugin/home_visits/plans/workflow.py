@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..errors import WorkflowError
 from ..people import Person
@@ -113,6 +113,11 @@ def sees_everything(person: Person, authorisers: Collection[str]) -> bool:
 def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
     """Approvers decide plans, but never one they are going on themselves."""
     return person.has(*authorisers) and not is_visiting(visit, person)
+
+
+def may_take_charge(visit: Any, person: Person, authorisers: Collection[str]) -> bool:
+    """The office, approvers and the visit's responsible contact may say "I'm handling this"."""
+    return sees_everything(person, authorisers) or person.id == visit.contact_id
 
 
 def visiting_or_oversees(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:

@@ -82,7 +82,8 @@ def readable(export: dict[str, Any], *, policy: Policy, name: Callable[[str], st
             other.append(Block(title, facts=[(column.replace("_", " ").capitalize(), _plain(value, zone))
                                              for column, value in row.items()
                                              if column not in HIDDEN and not column.endswith("_id") and value]))
-    pupil = " / ".join(dict.fromkeys(v["pupil"] for v in tables.get("home_visits_visit", []))) or export["pupil"].strip()
+    names = dict.fromkeys(v["pupil"] for v in tables.get("home_visits_visit", []))
+    pupil = " / ".join(names) or export["pupil"].strip()
     return Document(pupil, policy.school.name, made.astimezone(zone).strftime("%d %B %Y"), visits, other)
 
 
@@ -150,7 +151,8 @@ def _record(record: dict[str, Any], tables: dict[str, list[dict[str, Any]]], nam
         ("Confirmed by", name(record["confirmed_by"]) if record.get("confirmed_by") else ""),
         ("Their comment", record.get("confirmation") or ""),
     ]
-    lines = [f"{'Fact' if o.get('kind') == 'fact' else 'Opinion'}: {o['text']}" for o in record.get("observations") or []]
+    observations = record.get("observations") or []
+    lines = [f"{'Fact' if o.get('kind') == 'fact' else 'Opinion'}: {o['text']}" for o in observations]
     for action in [a for a in tables.get("home_visits_action", []) if a.get("record_id") == record["id"]]:
         due = f", by {_day(action['due'])}" if action.get("due") else ""
         done = f"; done {_when(action['done_at'], zone)}" if action.get("done_at") else ""

@@ -88,6 +88,11 @@ def checked_status(visit: SafetyVisit, policy: Policy, now: datetime) -> tuple[s
         return "", f"{type(error).__name__}: {error}"
 
 
+def unhandled_lateness(visit: SafetyVisit, status_now: str) -> bool:
+    """Overdue or not checked out (``status_now`` from :func:`status`), and nobody has taken charge yet."""
+    return visit.acknowledged_at is None and status_now in (OVERDUE, MISSED)
+
+
 def is_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
     """Past expected return + grace and not back: out, or never checked out at all."""
     return status(visit, policy, now) == OVERDUE

@@ -137,10 +137,10 @@ def acknowledge(session: Session, visit: Visit, *, actor: Person, policy: Policy
     """A responder takes charge: of an overdue visit or a missed check-out (no further tiers fire), and
     of every open alarm on the visit (they leave the top of the dashboard). The end-of-day email and the
     alarms already sent are not affected."""
-    if not (workflow.sees_everything(actor, policy.rules.authorisers) or actor.id == visit.contact_id):
+    if not workflow.may_take_charge(visit, actor, policy.rules.authorisers):
         raise WorkflowError("Only the office, senior leaders or the responsible contact can do that.", 403)
     alarms = open_alarms(session, [visit.id])
-    late = visit.acknowledged_at is None and safety.status(visit, policy, now) in (safety.OVERDUE, safety.MISSED)
+    late = safety.unhandled_lateness(visit, safety.status(visit, policy, now))
     if not (alarms or late):
         raise WorkflowError("This visit has no open alert to take on.")
     for alarm in alarms:

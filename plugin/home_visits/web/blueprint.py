@@ -61,7 +61,8 @@ blueprint.add_url_rule("/<id:visit_id>/check-in", "check_in", form_post(safety_v
 blueprint.add_url_rule("/<id:visit_id>/extend", "extend", form_post(safety_views.extend), methods=BOTH)
 blueprint.add_url_rule("/<id:visit_id>/acknowledge", "acknowledge", form_post(safety_views.acknowledge), methods=BOTH)
 blueprint.add_url_rule("/<id:visit_id>/alert", "alert_now", form_post(safety_views.alert_now), methods=BOTH)
-blueprint.add_url_rule("/<id:visit_id>/incident", "report_incident", form_post(safety_views.report_incident), methods=BOTH)
+blueprint.add_url_rule("/<id:visit_id>/incident", "report_incident", form_post(safety_views.report_incident),
+                       methods=BOTH)
 blueprint.add_url_rule("/<id:visit_id>/not-going-ahead", "not_going_ahead",
                        form_post(safety_views.not_going_ahead), methods=BOTH)
 blueprint.add_url_rule("/dashboard", "dashboard", safety_views.dashboard)

@@ -44,6 +44,7 @@ def show_visit(
         extend_form.reason.label.text = "Why they need longer"
         extend_form.extend.label.text = "Change the expected return"
     form.version.data = str(visit.version)  # the version this page shows: a decision is about it
+    alarms = escalation.open_alarms(session, [visit.id])
     page = render_template(
         "home_visits/visit.html", visit=visit, me=me, form=form, actions=decisions, words=CHOICE_WORDS,
         may_cancel=workflow.allowed("cancel", visit, me, authorisers),
@@ -55,7 +56,9 @@ def show_visit(
         may_check_out=not problem and safety.may_check_out_now(visit, policy, now),
         check_out_opens=None if problem else safety.check_out_opens(visit, policy),
         may_report=visiting and safety.may_report_incident(visit, policy, now),
-        alarms=escalation.open_alarms(session, [visit.id]), reported=escalation.reported_incidents(session, visit.id),
+        alarms=alarms, reported=escalation.reported_incidents(session, visit.id),
+        can_take_charge=not visiting and workflow.may_take_charge(visit, me, authorisers)
+        and bool(alarms or safety.unhandled_lateness(visit, safety_status)),
         safety_form=SafetyForm(), extend_form=extend_form,
         incident_form=incident_form or IncidentForm(kinds=escalation.INCIDENT_KINDS),
         call_off_form=call_off_form or CallOffForm(),
