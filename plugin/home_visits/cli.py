@@ -58,7 +58,8 @@ def db_group() -> None:
 @with_appcontext
 def db_upgrade(revision: str) -> None:
     """Create or upgrade the plugin's tables."""
-    db.upgrade(state(current_app).engine, revision)
+    st = state(current_app)
+    db.upgrade(st.engine, revision, first_school=st.schools.first.id)
     click.echo(f"Home visits database is at {revision}.")
 
 

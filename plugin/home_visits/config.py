@@ -12,6 +12,15 @@ from typing import Any
 #: only the app's config; a host that wants it from the environment loads it there, as the demo does.)
 HOME_VISITS_POLICY: str | None = None
 
+#: The schools of a trust, in order: a list of mappings, each with ``id`` (lower-case letters, digits
+#: and ``-``; stored on its visits and used in role names such as ``north:approver``), ``name``, and
+#: optionally ``short`` (before event titles in a feed of several schools), ``policy`` (the school's
+#: policy file, which may ``extends: trust``: ``HOME_VISITS_POLICY`` is then the trust's), ``office_email``
+#: and ``out_of_hours_email``. ``None``: the portal is one school (its policy is ``HOME_VISITS_POLICY``).
+#: The first school takes visits stored before schools existed, and plain role names (``approver``);
+#: ``trust:approver`` is a role at every school. The README's "Running it for a trust" says more.
+HOME_VISITS_SCHOOLS: list[dict[str, str]] | None = None
+
 #: Where the plugin's pages are mounted in the host portal.
 HOME_VISITS_URL_PREFIX = "/home-visits"
 

@@ -70,16 +70,18 @@ def sqlite_default(instance_path: str, *, file_mode: int = files.FILE_MODE,
     return f"sqlite:///{database}"
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, *, first_school: str = "school") -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
+    config.attributes["first_school"] = first_school
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the plugin's tables to ``revision`` (Alembic ``upgrade``)."""
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", *, first_school: str = "school") -> None:
+    """Bring the plugin's tables to ``revision`` (Alembic ``upgrade``); visits stored before schools
+    existed move to ``first_school`` (the first of ``HOME_VISITS_SCHOOLS``)."""
+    command.upgrade(alembic_config(engine, first_school=first_school), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -13,7 +13,7 @@ from . import config, db
 from .calendar.service import StaffMark
 from .cli import home_visits_cli
 from .people import AttributeDirectory, Directory
-from .policy import cached_policy
+from .schools import load_schools
 from .state import EXTENSION_KEY, State, state
 from .web import errors, guards, links
 from .web.blueprint import blueprint
@@ -57,20 +57,21 @@ class HomeVisits:
                 "(create HomeVisits() without an app when you also call init_app)."
             )
         config.apply_defaults(app.config)
-        policy = cached_policy(app.config["HOME_VISITS_POLICY"])  # the plugin reads app.config only
+        schools = load_schools(app.config["HOME_VISITS_SCHOOLS"], policy=app.config["HOME_VISITS_POLICY"],
+                               out_of_hours_email=app.config["HOME_VISITS_OUT_OF_HOURS_EMAIL"])
         engine = engine or self._options["engine"] or db.make_engine(
             app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(
                 app.instance_path, file_mode=app.config["HOME_VISITS_FILE_MODE"],
                 directory_mode=app.config["HOME_VISITS_DIRECTORY_MODE"])
         )
         if app.config["HOME_VISITS_AUTO_MIGRATE"]:
-            db.upgrade(engine)
+            db.upgrade(engine, first_school=schools.first.id)
         users = users or self._options["users"]
         directory = directory or self._options["directory"] or AttributeDirectory(
-            users, id_attr=app.config["HOME_VISITS_USER_ID_ATTR"])
+            users, id_attr=app.config["HOME_VISITS_USER_ID_ATTR"], schools=schools.ids if schools.trust else None)
         secure = guards.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # bad: start-up stops
         app.extensions[EXTENSION_KEY] = State(
-            policy, engine, db.session_factory(engine), directory, security_headers=secure,
+            schools, engine, db.session_factory(engine), directory, security_headers=secure,
             staff_mark=StaffMark(app.config["HOME_VISITS_DIRECTORY_REFRESH"]),
         )
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])

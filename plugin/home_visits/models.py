@@ -42,6 +42,7 @@ class Visit(Base):
         Index("ix_home_visits_visit_starts", "starts_at", "id"),
         Index("ix_home_visits_visit_second", "second_staff_id", "starts_at", "id"),
         Index("ix_home_visits_visit_contact", "contact_id", "starts_at", "id"),
+        Index("ix_home_visits_visit_school", "school_id", "starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -51,6 +52,8 @@ class Visit(Base):
     sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: One of :data:`home_visits.workflow.STATES`.
     state: Mapped[str] = mapped_column(String(20), nullable=False, default="draft")
+    #: The school the visit belongs to (:mod:`home_visits.schools`): its policy, office and people.
+    school_id: Mapped[str] = mapped_column(String(32), nullable=False, default="school")
 
     #: The pupil's name or the host's reference, as staff typed it. Never in titles, emails or logs.
     pupil: Mapped[str] = mapped_column(String(120), nullable=False)

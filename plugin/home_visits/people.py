@@ -7,13 +7,17 @@ The contract a host fulfils (the README's "Embedding" section says the same):
   id that ``person()`` returned earlier (the plugin stores these ids on every plan, record, audit line
   and calendar link), and ``staff()`` for the people a plan can name.
 - :class:`AttributeDirectory`, the default, reads attributes of the host's user objects.
+
+In a trust (``HOME_VISITS_SCHOOLS``) a person's roles are per school: ``Person.roles`` hold at every
+school (trust-wide roles) and ``Person.school_roles`` at the schools they name; :meth:`Person.at` gives
+the person as one school sees them, which is what every rule about a visit is asked with.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger("home_visits")
@@ -43,7 +47,9 @@ class Person:
     values are turned into text. ``name``: shown on pages, emails and calendar events. ``email``: where
     plan emails and safety alerts go (``""``: none). ``phone``: shown to the office and on the visit card
     while the person is out (``""``: none). ``roles``: any iterable of role names, kept as a frozenset; only
-    :data:`ROLES` mean anything to the plugin.
+    :data:`ROLES` mean anything to the plugin. They hold at every school: in a one-school portal, that
+    school; in a trust, they are trust-wide. ``school_roles``: in a trust, roles at particular schools,
+    by school id (``{"north": {"approver"}}``), kept as sorted pairs of id and frozenset.
     """
 
     id: str
@@ -51,15 +57,33 @@ class Person:
     email: str = ""
     phone: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
+    school_roles: Mapping[str, Collection[str]] | tuple[tuple[str, frozenset[str]], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str):
             object.__setattr__(self, "id", str(self.id))
         if not isinstance(self.roles, frozenset):
             object.__setattr__(self, "roles", frozenset(role_names(self.roles)))
+        pairs = self.school_roles.items() if isinstance(self.school_roles, Mapping) else self.school_roles
+        kept = tuple(sorted((str(school), frozenset(role_names(roles))) for school, roles in pairs if roles))
+        object.__setattr__(self, "school_roles", kept)
 
     def has(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
+        """Whether the person has any of ``roles`` at any school."""
+        return bool(self.roles.intersection(roles)) or any(
+            given.intersection(roles) for _, given in self.school_roles)  # type: ignore[union-attr]
+
+    def has_any_role(self) -> bool:
+        return bool(self.roles) or bool(self.school_roles)
+
+    def at(self, school_id: str) -> Person:
+        """The person as ``school_id`` sees them: their trust-wide roles and their roles there."""
+        there = dict(self.school_roles).get(school_id, frozenset())  # type: ignore[arg-type]
+        return replace(self, roles=self.roles | there, school_roles=())
+
+    def schools_with(self, roles: Collection[str], schools: Iterable[str]) -> list[str]:
+        """The ids among ``schools`` where the person has any of ``roles``."""
+        return [school for school in schools if self.at(school).has(*roles)]
 
 
 @runtime_checkable
@@ -90,11 +114,16 @@ class AttributeDirectory:
     as it is, the phone from the first of :data:`PHONES` that is set; ``roles`` is any iterable of names or
     of objects with a ``name``.
     ``users`` lists the host's users; without it only the signed-in user is known and the staff list is empty.
+    In a trust, ``schools`` lists its school ids: a role named ``north:approver`` is a role at ``north``,
+    ``trust:approver`` one at every school, and a plain ``approver`` one at the first school listed (so a
+    portal that becomes a trust gives nobody more than they had). See :func:`split_roles`.
     """
 
-    def __init__(self, users: Callable[[], Iterable[Any]] | None = None, *, id_attr: str = "id") -> None:
+    def __init__(self, users: Callable[[], Iterable[Any]] | None = None, *, id_attr: str = "id",
+                 schools: Sequence[str] | None = None) -> None:
         self._users = users
         self._id_attr = id_attr
+        self._schools = tuple(schools or ())
         self._warned = False
 
     def person_id(self, user: Any) -> str:
@@ -112,12 +141,14 @@ class AttributeDirectory:
         return str(value)
 
     def person(self, user: Any) -> Person:
+        everywhere, per_school = split_roles(role_names(getattr(user, "roles", None)), schools=self._schools)
         return Person(
             id=self.person_id(user),
             name=display_name(user) or self.person_id(user),
             email=str(getattr(user, "email", "") or ""),
             phone=str(next((v for a in PHONES if (v := getattr(user, a, None))), "")),
-            roles=frozenset(r for r in role_names(getattr(user, "roles", None)) if r in ROLES),
+            roles=everywhere,
+            school_roles=per_school,
         )
 
     def find(self, person_id: str) -> Person | None:
@@ -126,14 +157,14 @@ class AttributeDirectory:
         for user in self._users():
             if self.person_id(user) == person_id:
                 person = self.person(user)
-                return person if person.roles else None
+                return person if person.has_any_role() else None
         return None
 
     def staff(self) -> list[Person]:
         if self._users is None:
             return []
         people = (self.person(u) for u in self._users())
-        return sorted((p for p in people if p.roles), key=lambda p: p.name.lower())
+        return sorted((p for p in people if p.has_any_role()), key=lambda p: p.name.lower())
 
 
 def display_name(user: Any) -> str:
@@ -145,3 +176,23 @@ def display_name(user: Any) -> str:
     if whole := " ".join(p for p in parts if p):
         return whole
     return str(getattr(user, "username", "") or getattr(user, "email", "") or "")
+
+
+def split_roles(names: Iterable[str], *, schools: Sequence[str] = ()) -> tuple[frozenset[str], dict[str, set[str]]]:
+    """Role names as a host keeps them -> (roles at every school, roles by school id); names the plugin
+    does not know, or at schools it does not know, are left out.
+
+    With no ``schools`` (one school) a plain name and ``trust:`` are the same. In a trust (``schools``:
+    its ids, first one first) ``trust:office`` is every school's, ``north:office`` the school ``north``'s,
+    and a plain ``office`` the first school's."""
+    everywhere: set[str] = set()
+    per_school: dict[str, set[str]] = {}
+    for name in names:
+        place, _, role = name.rpartition(":")
+        if role not in ROLES:
+            continue
+        if place == "trust" or not schools and not place:
+            everywhere.add(role)
+        elif place in schools or (not place and schools):
+            per_school.setdefault(place or schools[0], set()).add(role)
+    return frozenset(everywhere), per_school

@@ -19,6 +19,7 @@ from .calendar.cache import EventCache
 from .calendar.service import StaffMark
 from .people import Directory
 from .policy import Policy
+from .schools import Schools
 
 EXTENSION_KEY = "home_visits"
 
@@ -31,7 +32,8 @@ class HasExtensions(Protocol):
 class State:
     """Everything the plugin keeps per app."""
 
-    policy: Policy
+    #: The portal's schools (one, or a trust's), each with its policy.
+    schools: Schools
     engine: Engine
     sessions: sessionmaker[Session]
     directory: Directory
@@ -48,6 +50,16 @@ class State:
     security_headers: dict[str, str] = field(default_factory=dict)
     #: Set-up problems already written to the log (each is logged once per app, not on every request).
     warned: set[str] = field(default_factory=set)
+
+    @property
+    def policy(self) -> Policy:
+        """The portal-wide policy: the one school's, or in a trust the trust's (``HOME_VISITS_POLICY``).
+        Anything about one visit reads its school's instead: :meth:`policy_for`."""
+        return self.schools.trust_policy
+
+    def policy_for(self, school_id: str) -> Policy:
+        """The policy of the school ``school_id`` (:class:`KeyError` for a school not configured)."""
+        return self.schools.policy(school_id)
 
 
 def state(app: HasExtensions) -> State:

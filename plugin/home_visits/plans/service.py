@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Select, case, func, or_, select
@@ -15,6 +16,7 @@ from ..models import AuditEntry, Visit, VisitRecord
 from ..people import Person
 from ..policy import Policy
 from ..safety import rules as safety
+from ..schools import ONE_SCHOOL
 from ..text import address_key, initials, normalise_postcode, normalise_ref, search_key
 from . import workflow
 from .rules import CALENDAR_FIELDS, PLAN_FIELDS, REAUTHORISE_FIELDS, Plan, check_plan
@@ -40,13 +42,14 @@ def _apply(visit: Visit, plan: Plan) -> list[str]:
 
 
 def create_visit(
-    session: Session, plan: Plan, *, actor: Person, now: datetime, form_token: str | None = None
+    session: Session, plan: Plan, *, actor: Person, now: datetime, school: str = ONE_SCHOOL,
+    form_token: str | None = None
 ) -> Visit:
-    """A new draft led by ``actor``; ``form_token`` is the one-time token of the form it came from
-    (unique: the same form cannot make a second draft)."""
+    """A new draft at ``school`` led by ``actor``; ``form_token`` is the one-time token of the form it came
+    from (unique: the same form cannot make a second draft)."""
     plan.lead_id = actor.id
     visit = Visit(state=workflow.DRAFT, sequence=0, version=1, created_at=now, updated_at=now, lead_id=actor.id,
-                  form_token=form_token)
+                  school_id=school, form_token=form_token)
     _apply(visit, plan)
     session.add(visit)
     audit(session, visit, actor, "created", now, to_state=workflow.DRAFT)
@@ -197,13 +200,13 @@ def how_long(delta: timedelta) -> str:
 OWN = (Visit.lead_id, Visit.second_staff_id, Visit.contact_id)
 
 
-def visible_to(person: Person, *, everyone: bool) -> Select[tuple[Visit]]:
-    """Visits ``person`` may see: all of them for approvers and office when ``everyone``, else
-    those they lead, go second on, or are the responsible contact for."""
+def visible_to(person: Person, *, schools: Collection[str] | None = None) -> Select[tuple[Visit]]:
+    """Visits ``person`` may see: every visit of ``schools`` (those where they are approver or office),
+    else those they lead, go second on, or are the responsible contact for."""
     query = select(Visit)
-    if not everyone:
-        query = query.where(or_(*(column == person.id for column in OWN)))
-    return query
+    if schools is None:
+        return query.where(or_(*(column == person.id for column in OWN)))
+    return query.where(Visit.school_id.in_(list(schools)))
 
 
 def soonest_first(today: datetime) -> tuple[Any, ...]:
@@ -217,7 +220,7 @@ def soonest_first(today: datetime) -> tuple[Any, ...]:
 def my_page(session: Session, person: Person, *, number: int, size: int, today: datetime) -> tuple[list[Visit], int]:
     """One page of a person's own visits (those they lead, go second on or are the contact for), in
     :func:`soonest_first` order."""
-    return page(session, visible_to(person, everyone=False).order_by(*soonest_first(today)), number=number, size=size)
+    return page(session, visible_to(person).order_by(*soonest_first(today)), number=number, size=size)
 
 
 def page(session: Session, query: Select[tuple[Visit]], *, number: int, size: int) -> tuple[list[Visit], int]:

@@ -27,7 +27,7 @@ from ..web.context import (
     get_visit_or_abort,
     mail_context,
     page_number,
-    sees_all,
+    schools_where,
     send_notices,
 )
 from ..web.fields import opened_version
@@ -41,27 +41,30 @@ from .rules import COPIED, Plan, is_evening
 
 def my_visits() -> str:
     me = current_person()
-    everyone = request.args.get("scope") == "all" and sees_all(me)
+    overseen = schools_where(me, workflow.sees_everything)  # the schools whose every visit ``me`` sees
+    everyone = request.args.get("scope") == "all" and bool(overseen)
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     policy = get_state().policy
     today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, everyone=True).order_by(*services.soonest_first(today))
+        query = services.visible_to(me, schools=overseen).order_by(*services.soonest_first(today))
         visits, total = services.page(get_session(), query, number=page_number(), size=size)
     else:
         visits, total = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size, today=today,
-        everyone=everyone, can_see_all=sees_all(me), me=me, form=SafetyForm(),
+        everyone=everyone, can_see_all=bool(overseen), me=me, form=SafetyForm(),
         open_actions=recording.open_actions(get_session(), lead_id=me.id),
     )
 
 
 def approvals() -> str:
     me = current_person()
-    if not me.has(*get_state().policy.rules.authorisers):
+    deciding = schools_where(me, lambda person, authorisers: person.has(*authorisers))
+    if not deciding:
         abort(403)
-    query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
+    query = (select(Visit).where(Visit.state == workflow.SUBMITTED, Visit.school_id.in_(deciding))
+             .order_by(Visit.starts_at, Visit.id))
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     visits, total = services.page(get_session(), query, number=page_number(), size=size)
     st = get_state()
@@ -70,8 +73,9 @@ def approvals() -> str:
     return render_template(
         "home_visits/approvals.html", visits=visits, total=total, page=page_number(), size=size, me=me,
         form=DecisionForm(), waited={i: services.how_long(now - at) for i, at in since.items()},
-        one_click={v.id for v in visits if shown_whole(v) and workflow.allowed("authorise", v, me,
-                                                                               st.policy.rules.authorisers)},
+        one_click={v.id for v in visits if shown_whole(v) and workflow.allowed(
+            "authorise", v, me.at(v.school_id), st.policy_for(v.school_id).rules.authorisers)},
+        schools=st.schools,
     )
 
 
@@ -79,23 +83,36 @@ def shown_whole(visit: Visit) -> bool:
     """A plan the queue's row shows whole, so it may be authorised from there in one tap: no risk
     factor, two staff, in the daytime. Anything else is decided on the visit page."""
     plan = services.plan_of(visit)
-    return not visit.risk_factors and bool(visit.second_staff_id) and not is_evening(plan, get_state().policy)
+    return (not visit.risk_factors and bool(visit.second_staff_id)
+            and not is_evening(plan, get_state().policy_for(visit.school_id)))
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
     me = current_person()
-    return show_visit(get_visit_or_abort(visit_id, me), me)
+    visit = get_visit_or_abort(visit_id, me)
+    return show_visit(visit, me.at(visit.school_id))
 
 
 def new_plan() -> Response | tuple[str, int] | str:
-    """A new plan; ``?like=<id>`` copies the family, address, staff and contact of an earlier visit."""
+    """A new plan; ``?like=<id>`` copies the family, address, staff and contact (and school) of an earlier
+    visit; ``?school=<id>`` says which school it is for, asked first when ``me`` plans at more than one."""
     me = current_person()
-    if not me.has("staff"):
+    planning = me.schools_with(["staff"], get_state().schools.ids)
+    if not planning:
         abort(403)
     like = request.args.get("like", "")
     if like and not (like.isdecimal() and len(like) <= 10 and int(like) <= MAX_ID):
         abort(400, "The visit to copy must be given by its number.")
-    return _plan_form(me, None, like=get_visit_or_abort(int(like), me) if like else None)
+    earlier = get_visit_or_abort(int(like), me) if like else None
+    school = earlier.school_id if earlier is not None else request.args.get("school", "")[:40]
+    if len(planning) == 1 and not school:
+        school = planning[0]
+    if school not in planning:
+        if school and request.method == "POST":
+            abort(403)
+        return render_template("home_visits/pick_school.html", me=me, schools=[
+            get_state().schools.of(each) for each in planning], like=like, asked=school), 200 if not school else 404
+    return _plan_form(me.at(school), None, like=earlier, school=school)
 
 
 def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
@@ -103,13 +120,15 @@ def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
     visit = get_visit_or_abort(visit_id, me)
     if me.id != visit.lead_id or visit.state not in workflow.EDITABLE:
         abort(403)
-    return _plan_form(me, visit)
+    return _plan_form(me.at(visit.school_id), visit, school=visit.school_id)
 
 
-def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) -> Response | tuple[str, int] | str:
+def _plan_form(me: Person, visit: Visit | None, *, school: str,
+               like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = get_state(), get_session()
-    form = PlanForm(policy=st.policy, staff=st.directory.staff(), me=me,
-                    today=st.clock().astimezone(st.policy.zone).date())
+    policy = st.policy_for(school)
+    form = PlanForm(policy=policy, staff=st.directory.staff(), me=me,
+                    today=st.clock().astimezone(policy.zone).date())
     submittable = visit is None or visit.state in workflow.SUBMITTABLE
     if not submittable:
         form.save.label.text = "Save changes"
@@ -119,17 +138,18 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     def show(status: int = 200) -> tuple[str, int]:
         page = render_template(
             "home_visits/plan_form.html", form=form, visit=opened, submittable=submittable, me=me, like=like,
-            required=[item.id for item in st.policy.guidance.before.items if item.required],
+            school=st.schools.of(school) if len(st.schools) > 1 else None, policy=policy,
+            required=[item.id for item in policy.guidance.before.items if item.required],
             family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )
         return page, status
 
     if request.method == "GET":
         if visit is not None:
-            form.fill(services.plan_of(visit), st.policy)
+            form.fill(services.plan_of(visit), policy)
             form.version.data = str(visit.version)
         elif like is not None:
-            form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), st.policy)
+            form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), policy)
         if visit is None:
             form.form_token.data = secrets.token_urlsafe(24)
         return show()
@@ -139,19 +159,19 @@ def _plan_form(me: Person, visit: Visit | None, *, like: Visit | None = None) ->
     if token and (first := services.saved_with(session, token, me)) is not None:
         flash("This plan was already saved: here it is. Nothing was saved twice.")
         return redirect(url_for("home_visits.visit", visit_id=first))
-    plan, now = form.to_plan(st.policy), st.clock()
+    plan, now = form.to_plan(policy), st.clock()
     version = opened_version(form.version)
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         with unit_of_work(session):
             if visit is None:
-                visit = services.create_visit(session, plan, actor=me, now=now, form_token=token)
+                visit = services.create_visit(session, plan, actor=me, now=now, school=school, form_token=token)
                 session.flush()  # IntegrityError: the same form, posted twice at the same moment
             else:
-                services.update_visit(session, visit, plan, actor=me, policy=st.policy, now=now, version=version)
+                services.update_visit(session, visit, plan, actor=me, policy=policy, now=now, version=version)
             session.flush()
             if form.submit.data and submittable:
-                if problems := services.submit(session, visit, actor=me, policy=st.policy, now=now):
+                if problems := services.submit(session, visit, actor=me, policy=policy, now=now):
                     raise NotSubmitted(problems)
                 notices.plan_submitted(session, visit, mail_context(), now)
             elif was_authorised_by and visit.state == workflow.SUBMITTED:
@@ -191,13 +211,15 @@ FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 def decide(visit_id: int) -> Response | tuple[str, int]:
     me = current_person()
     visit = get_visit_or_abort(visit_id, me)
+    me = me.at(visit.school_id)
     form = DecisionForm()
     action = form.action()
     if not form.validate() or action is None:
         abort(400, "The request was incomplete or expired: reload the page and try again.")
     st, session = get_state(), get_session()
+    policy = st.policy_for(visit.school_id)
     seen = opened_version(form.version)
-    allowed = workflow.allowed(action, visit, me, st.policy.rules.authorisers)
+    allowed = workflow.allowed(action, visit, me, policy.rules.authorisers)
     if action in workflow.DECISIONS and allowed and seen != visit.version:
         changed = workflow.field_words(services.changed_since(session, visit, seen))
         form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
@@ -205,7 +227,7 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
         return show_visit(visit, me, form=form, status=409)
     try:
         with unit_of_work(session):
-            services.decide(session, visit, action, actor=me, policy=st.policy, now=st.clock(),
+            services.decide(session, visit, action, actor=me, policy=policy, now=st.clock(),
                             comment=form.comment.data or "", seen_version=seen)
             if action in workflow.DECISIONS:
                 notices.plan_decided(session, visit, mail_context(), st.clock())
@@ -231,8 +253,10 @@ def cancel_visit(visit_id: int) -> Response | tuple[str, int]:
     """"Cancel this visit": a page that asks once more (GET), then cancels (POST). No JavaScript needed."""
     me = current_person()
     visit = get_visit_or_abort(visit_id, me)
+    me = me.at(visit.school_id)
     st, session = get_state(), get_session()
-    if not workflow.leads_or_decides(visit, me, st.policy.rules.authorisers):
+    policy = st.policy_for(visit.school_id)
+    if not workflow.leads_or_decides(visit, me, policy.rules.authorisers):
         abort(403)
     form = CancelForm()
 
@@ -254,7 +278,7 @@ def cancel_visit(visit_id: int) -> Response | tuple[str, int]:
         return show(400 if "csrf_token" in form.errors else 422)
     try:
         with unit_of_work(session):
-            services.decide(session, visit, "cancel", actor=me, policy=st.policy, now=st.clock(),
+            services.decide(session, visit, "cancel", actor=me, policy=policy, now=st.clock(),
                             comment=form.reason.data or "")
     except WorkflowError as error:
         form.form_errors.append(str(error))

@@ -154,31 +154,54 @@ def _report_briefly() -> None:
         _previous_hook, sys.excepthook = sys.excepthook, _short_policy_errors
 
 
-def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
+def load_policy(path: str | os.PathLike[str] | None = None, *, trust: str | os.PathLike[str] | None = None,
+                overlay: Mapping[str, Any] | None = None) -> Policy:
     """Load the policy at ``path`` (the shipped default when ``None``) and validate it.
 
-    A school file may start with ``extends: default``: its keys are then merged into the
-    default policy (mappings key by key; a list replaces the default's list whole).
+    A file may start with ``extends: default``: its keys are then merged into the default policy
+    (mappings key by key; a list replaces the default's list whole). In a trust, a school's file may
+    start with ``extends: trust`` instead: it is merged over the trust's file (``trust``, which itself
+    may extend the default). ``overlay`` is merged over the result (a trust school's name, from
+    ``HOME_VISITS_SCHOOLS``).
     Raises :class:`PolicyError` naming the file, the key path and the problem. If nothing catches it
     (a bad file as the portal or a ``flask home-visits`` command starts), the process ends with that one
     line; the traceback is printed only with ``--debug`` (``FLASK_DEBUG``) or ``HOME_VISITS_DEBUG=1``.
     """
     try:
-        return _load(path)
+        return _load(path, trust=trust, overlay=overlay)
     except PolicyError:
         _report_briefly()
         raise
 
 
-def _load(path: str | os.PathLike[str] | None) -> Policy:
-    file = Path(path) if path else DEFAULT_POLICY
+def _data(file: Path, *, trust: str | os.PathLike[str] | None) -> tuple[dict[str, Any], yaml.Node | None]:
+    """The file's keys merged over what it extends."""
     data, node = _read(file)
     base = data.pop("extends", None)
-    if base is not None:
-        if base != "default":
-            raise PolicyError(file, "extends", f"only 'default' can be extended, not {base!r}")
+    if base is None:
+        return data, node
+    if base == "default":
         default, _ = _read(DEFAULT_POLICY)
-        data = _inherited_routes(_merge(default, data), school=data)
+        return _inherited_routes(_merge(default, data), school=data), node
+    if base == "trust":
+        if trust is None:
+            raise PolicyError(file, "extends", "'trust' can be extended only by a school's policy in "
+                                               "HOME_VISITS_SCHOOLS, with the trust's file in HOME_VISITS_POLICY")
+        trust_file = Path(trust)
+        if trust_file.resolve() == file.resolve():
+            raise PolicyError(file, "extends", "the trust's own policy cannot extend 'trust'")
+        trusted, _ = _data(trust_file, trust=None)
+        return _inherited_routes(_merge(trusted, data), school=data), node
+    which = "'default' or 'trust'" if trust is not None else "'default'"
+    raise PolicyError(file, "extends", f"only {which} can be extended, not {base!r}")
+
+
+def _load(path: str | os.PathLike[str] | None, *, trust: str | os.PathLike[str] | None = None,
+          overlay: Mapping[str, Any] | None = None) -> Policy:
+    file = Path(path) if path else DEFAULT_POLICY
+    data, node = _data(file, trust=trust)
+    if overlay:
+        data = _merge(data, overlay)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
@@ -189,16 +212,18 @@ def _load(path: str | os.PathLike[str] | None) -> Policy:
         raise PolicyError(file, _format_loc(loc), _problem(error), line) from None
 
 
-@lru_cache(maxsize=8)
-def _cached(path: str, mtime: float) -> Policy:
-    return load_policy(path)
+@lru_cache(maxsize=64)
+def _cached(path: str, mtimes: tuple[float, ...], trust: str | None, name: str | None) -> Policy:
+    return load_policy(path, trust=trust, overlay={"school": {"name": name}} if name else None)
 
 
-def cached_policy(path: str | os.PathLike[str] | None = None) -> Policy:
-    """:func:`load_policy`, cached until the file changes."""
+def cached_policy(path: str | os.PathLike[str] | None = None, *, trust: str | os.PathLike[str] | None = None,
+                  name: str | None = None) -> Policy:
+    """:func:`load_policy`, cached until the file (or the trust's file it extends) changes; ``name``
+    replaces the file's ``school.name`` (a trust school's name from ``HOME_VISITS_SCHOOLS``)."""
     file = Path(path) if path else DEFAULT_POLICY
     try:
-        mtime = file.stat().st_mtime
-    except OSError:
-        return load_policy(file)  # raises the PolicyError that names the file
-    return _cached(str(file), mtime)
+        mtimes = tuple(Path(each).stat().st_mtime for each in (file, trust) if each)
+    except OSError:  # raises the PolicyError that names the file
+        return load_policy(file, trust=trust, overlay={"school": {"name": name}} if name else None)
+    return _cached(str(file), mtimes, str(trust) if trust else None, name)

@@ -17,7 +17,15 @@ from ..people import Person
 from ..plans import workflow
 from ..safety import service as safety
 from ..safety.sweep import deliver
-from ..web.context import current_person, get_or_abort, get_session, get_state, get_visit_or_abort, mail_context
+from ..web.context import (
+    current_person,
+    get_or_abort,
+    get_session,
+    get_state,
+    get_visit_or_abort,
+    mail_context,
+    policy_of,
+)
 from ..web.fields import date_window, opened_version
 from . import service as recording
 from .forms import ConfirmForm, CorrectionForm, RecordForm
@@ -32,9 +40,9 @@ FIELD_FOR_RECORD = {"started_at": "started", "ended_at": "ended"}
 
 def _reader(visit_id: int) -> tuple[Person, Visit]:
     """The visit, for someone who may read its record: the visiting staff and the approvers."""
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
-    if not workflow.reads_record(visit, me, get_state().policy.rules.authorisers):
+    visit = get_visit_or_abort(visit_id, current_person())
+    me = current_person().at(visit.school_id)  # the roles that count are those at the visit's school
+    if not workflow.reads_record(visit, me, policy_of(visit).rules.authorisers):
         abort(403)
     return me, visit
 
@@ -65,7 +73,7 @@ def record_page(visit_id: int) -> Response | tuple[str, int]:
 
 def _show(me: Person, visit: Visit, record: VisitRecord, *, correction: CorrectionForm | None = None,
           confirm: ConfirmForm | None = None, status: int = 200) -> tuple[str, int]:
-    session, authorisers = get_session(), get_state().policy.rules.authorisers
+    session, authorisers = get_session(), policy_of(visit).rules.authorisers
     access = recording.access_log(session, visit) if me.has(*authorisers) else []
     page = render_template(
         "home_visits/record.html", visit=visit, record=record, me=me, access=access,
@@ -80,8 +88,9 @@ def _show(me: Person, visit: Visit, record: VisitRecord, *, correction: Correcti
 
 def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | tuple[str, int]:
     st, session = get_state(), get_session()
-    zone = st.policy.zone
-    form = RecordForm(dates=date_window(st.policy, st.clock().astimezone(zone).date()))
+    policy = policy_of(visit)
+    zone = policy.zone
+    form = RecordForm(dates=date_window(policy, st.clock().astimezone(zone).date()))
     day = visit.starts_at.astimezone(zone).date() if visit.starts_at else None
 
     def show(status: int = 200) -> tuple[str, int]:
@@ -106,7 +115,7 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
             record = recording.save(session, visit, form.to_data(zone), actor=me, now=now, version=version)
             session.flush()
             if form.submit.data and (problems := recording.submit(session, visit, record, actor=me,
-                                                                  policy=st.policy, now=now)):
+                                                                  policy=policy, now=now)):
                 raise NotSubmitted(problems)
     except NotSubmitted as refused:
         for problem in refused.problems:
@@ -142,7 +151,7 @@ def correct(visit_id: int) -> Response | tuple[str, int]:
     form = CorrectionForm()
 
     def add(session: Session, me: Person, visit: Visit, record: VisitRecord) -> None:
-        recording.correct(session, visit, record, actor=me, policy=get_state().policy, now=get_state().clock(),
+        recording.correct(session, visit, record, actor=me, policy=policy_of(visit), now=get_state().clock(),
                           field=form.field.data, text=form.text.data, reason=form.reason.data)
 
     return _amend(visit_id, form, add, "Correction added. The original record is unchanged above it.",
@@ -187,7 +196,7 @@ def cpoms_copy(visit_id: int) -> Response | tuple[str, int]:
         abort(404)
     directory = st.directory
     names = {p.id: p.name for p in directory.staff()}
-    text = cpoms_text(recording.data_of(record), visit=visit, names=names, zone=st.policy.zone,
+    text = cpoms_text(recording.data_of(record), visit=visit, names=names, zone=policy_of(visit).zone,
                       corrections=list(record.corrections))
     with unit_of_work(session):
         recording.log_access(session, visit, me, "copied", st.clock())
@@ -201,7 +210,8 @@ def action_done(action_id: int) -> Response:
     st, session = get_state(), get_session()
     action: RecordAction = get_or_abort(RecordAction, action_id)
     visit = get_visit_or_abort(action.record.visit_id, me)
-    if not workflow.leads_or_decides(visit, me, st.policy.rules.authorisers):
+    me = me.at(visit.school_id)
+    if not workflow.leads_or_decides(visit, me, policy_of(visit).rules.authorisers):
         abort(403)
     if not ConfirmForm().validate():
         abort(400, "The request was incomplete or expired: reload the page and try again.")

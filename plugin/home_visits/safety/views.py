@@ -15,7 +15,15 @@ from ..errors import WorkflowError
 from ..models import Visit
 from ..plans import service as plans
 from ..plans import workflow
-from ..web.context import current_person, get_session, get_state, get_visit_or_abort, mail_context
+from ..web.context import (
+    current_person,
+    get_session,
+    get_state,
+    get_visit_or_abort,
+    mail_context,
+    policy_of,
+    schools_where,
+)
 from ..web.guards import SafetyForm, one_tap
 from ..web.visit import show_visit
 from . import rules as safety
@@ -29,13 +37,13 @@ def _one_tap(visit_id: int, act: Callable[..., None], message: str, *, back_to: 
     """A one-tap button: check the CSRF token, call ``act(session, visit, actor=, policy=, now=)``,
     say ``message`` and go back (to the visit, or to the ``back_to`` endpoint); a move that is not
     allowed gets its status and plain reason."""
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
+    visit = get_visit_or_abort(visit_id, current_person())
+    me = current_person().at(visit.school_id)
     one_tap()
     st, session = get_state(), get_session()
     try:
         with unit_of_work(session):
-            act(session, visit, actor=me, policy=st.policy, now=st.clock())
+            act(session, visit, actor=me, policy=policy_of(visit), now=st.clock())
     except WorkflowError as error:
         abort(error.status, str(error))
     flash(message)
@@ -48,9 +56,8 @@ def _move(visit_id: int, action: str, message: str) -> Response:
 
 def check_out(visit_id: int) -> Response:
     response = _move(visit_id, "check_out", "You are checked out. Tap “I'm back safe” as soon as you have left.")
-    policy, session = get_state().policy, get_session()
-    visit = session.get(Visit, visit_id)
-    if visit is not None and safety.went_out_after_closing(visit, policy):
+    visit = get_session().get(Visit, visit_id)
+    if visit is not None and safety.went_out_after_closing(visit, policy := policy_of(visit)):
         flash(f"The school office has closed: {policy.escalation.out_of_hours_contact} is your cover for this "
               f"visit, and is the one alerted if you are not back on time.")
     return response
@@ -58,15 +65,15 @@ def check_out(visit_id: int) -> Response:
 
 def not_going_ahead(visit_id: int) -> Response | tuple[str, int]:
     """"Not going ahead": the visit did not happen; the chain stops watching it, the office sees why."""
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
+    visit = get_visit_or_abort(visit_id, current_person())
+    me = current_person().at(visit.school_id)
     form = CallOffForm()
     if not form.validate():
         return show_visit(visit, me, call_off_form=form, status=400 if "csrf_token" in form.errors else 422)
     st, session = get_state(), get_session()
     try:
         with unit_of_work(session):
-            plans.decide(session, visit, "not_going_ahead", actor=me, policy=st.policy, now=st.clock(),
+            plans.decide(session, visit, "not_going_ahead", actor=me, policy=policy_of(visit), now=st.clock(),
                          comment=form.reason.data or "")
     except WorkflowError as error:
         form.reason.errors = [str(error)]
@@ -80,22 +87,22 @@ def check_in(visit_id: int) -> Response:
 
 
 def extend(visit_id: int) -> Response | tuple[str, int]:
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
+    visit = get_visit_or_abort(visit_id, current_person())
+    me, policy = current_person().at(visit.school_id), policy_of(visit)
     form = ExtendForm()
     st, session = get_state(), get_session()
     if not form.validate():
         return show_visit(visit, me, extend_form=form, status=400 if "csrf_token" in form.errors else 422)
     now = st.clock()
-    until = next_after(now, form.until.data, st.policy.zone)  # a time earlier than now means after midnight
+    until = next_after(now, form.until.data, policy.zone)  # a time earlier than now means after midnight
     try:
         with unit_of_work(session):
-            escalation.extend(session, visit, actor=me, policy=st.policy, now=now, until=until,
+            escalation.extend(session, visit, actor=me, policy=policy, now=now, until=until,
                               reason=form.reason.data)
     except WorkflowError as error:
         form.until.errors = [str(error)]
         return show_visit(visit, me, extend_form=form, status=error.status)
-    flash(f"Expected back at {until.astimezone(st.policy.zone).strftime('%H:%M')}. The office can see why.")
+    flash(f"Expected back at {until.astimezone(policy.zone).strftime('%H:%M')}. The office can see why.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
 
@@ -107,15 +114,15 @@ def acknowledge(visit_id: int) -> Response:
 
 def _raise_alarm(visit_id: int, *, incident: str = "", form: IncidentForm | None = None) -> Response | tuple[str, int]:
     """Raise an alarm from the visit page and try to email it straight away (the sweep retries it)."""
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
+    visit = get_visit_or_abort(visit_id, current_person())
+    me = current_person().at(visit.school_id)
     st, session = get_state(), get_session()
     if form is None:
         one_tap()
     now = st.clock()
     try:
         with unit_of_work(session):
-            alert_id = escalation.raise_alarm(session, visit, actor=me, policy=st.policy, now=now,
+            alert_id = escalation.raise_alarm(session, visit, actor=me, policy=policy_of(visit), now=now,
                                               incident=incident)
     except WorkflowError as error:
         if form is None:
@@ -152,7 +159,7 @@ def dashboard() -> str:
     own with the reason, and never stops the page."""
     me = current_person()
     st, session = get_state(), get_session()
-    if not workflow.sees_everything(me, st.policy.rules.authorisers):
+    if not schools_where(me, workflow.sees_everything):
         abort(403)
     now, policy = st.clock(), st.policy
     board = escalation.dashboard(session, policy, now)
@@ -171,8 +178,8 @@ def dashboard() -> str:
 
 def visit_card(visit_id: int) -> tuple[str, int]:
     """One printable page to carry: where, when, who, who to ring, what to do if not back, what to take."""
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
-    if not workflow.visiting_or_oversees(visit, me, get_state().policy.rules.authorisers):
+    visit = get_visit_or_abort(visit_id, current_person())
+    me = current_person().at(visit.school_id)
+    if not workflow.visiting_or_oversees(visit, me, policy_of(visit).rules.authorisers):
         return render_template("home_visits/card.html", visit=None, me=me), 403
     return render_template("home_visits/card.html", visit=visit, me=me), 200

@@ -59,15 +59,23 @@ def current_person() -> Person:
         abort(401)
     user = current_user._get_current_object()
     person = get_state().directory.person(user)
-    if not person.roles:
+    if not person.has_any_role():
         login.log.info("Home visits: user %s has none of its roles (staff, approver, office); roles seen: %s",
                         person.id, ", ".join(role_names(getattr(user, "roles", None))) or "none")
         abort(403, login.NO_ROLE)
     return person
 
 
-def sees_all(person: Person) -> bool:
-    return workflow.sees_everything(person, get_state().policy.rules.authorisers)
+def schools_where(person: Person, rule: Any) -> list[str]:
+    """The ids of the schools where ``rule(person at that school, that school's authorisers)`` holds:
+    ``schools_where(me, workflow.sees_everything)`` are the schools whose every visit ``me`` sees."""
+    schools = get_state().schools
+    return [school.id for school in schools if rule(person.at(school.id), school.policy.rules.authorisers)]
+
+
+def policy_of(visit: Visit) -> Any:
+    """The policy of ``visit``'s school: its rules, grace, tiers, closing time and zone."""
+    return get_state().policy_for(visit.school_id)
 
 
 def get_or_abort(model: type[Any], ident: int) -> Any:
@@ -79,9 +87,13 @@ def get_or_abort(model: type[Any], ident: int) -> Any:
 
 
 def get_visit_or_abort(visit_id: int, me: Person) -> Visit:
-    """The visit, if ``me`` may see it; 404 otherwise, so ids of other visits reveal nothing."""
+    """The visit, if ``me`` may see it (they take part, or see all of its school's visits); 404 otherwise,
+    so ids of other visits, and of other schools', reveal nothing."""
     visit: Visit = get_or_abort(Visit, visit_id)
-    if not (sees_all(me) or visit.involves(me.id)):
+    school = get_state().schools.get(visit.school_id)
+    if school is None:  # a school no longer configured: ``flask home-visits schools`` names its visits
+        abort(404)
+    if not (visit.involves(me.id) or workflow.sees_everything(me.at(school.id), school.policy.rules.authorisers)):
         abort(404)
     return visit
 

@@ -30,9 +30,10 @@ def show_visit(
     visit: Visit, me: Person, *, form: DecisionForm | None = None, extend_form: Any = None,
     incident_form: Any = None, call_off_form: Any = None, status: int = 200
 ) -> tuple[str, int]:
-    """The visit page: the plan, the buttons this person may use now, and the history."""
+    """The visit page: the plan, the buttons this person may use now, and the history; ``me`` and the
+    policy are as the visit's school has them."""
     st, session = get_state(), get_session()
-    policy, now = st.policy, st.clock()
+    me, policy, now = me.at(visit.school_id), st.policy_for(visit.school_id), st.clock()
     authorisers = policy.rules.authorisers
     decisions = [a for a in workflow.DECISIONS if workflow.allowed(a, visit, me, authorisers)]
     safety_status, problem = safety.checked_status(visit, policy, now)
@@ -66,6 +67,7 @@ def show_visit(
         can_read_record=workflow.reads_record(visit, me, authorisers),
         record_actions=workflow.RECORD_CONTENT_ACTIONS,
         family=family_actions(visit, me) if visit.postcode else FamilyActions([], []),
+        school=st.schools.of(visit.school_id) if len(st.schools) > 1 else None, policy=policy,
     )
     return page, status
 
@@ -81,8 +83,9 @@ class FamilyActions:
 
 def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
     rows = recording.open_actions(get_session(), visit=visit, including=including)
-    authorisers = get_state().policy.rules.authorisers
-    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(earlier, me, authorisers)]
+    st = get_state()
+    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(
+        earlier, me.at(earlier.school_id), st.policy_for(earlier.school_id).rules.authorisers)]
     ask = list(dict.fromkeys(earlier.lead_id for _, earlier in rows if (_, earlier) not in readable))
     return FamilyActions(readable, ask)
 
