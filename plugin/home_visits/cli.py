@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from . import db, files
-from .calendar.service import feed_bytes, window_from_config
+from .calendar.service import feed_bytes, scope_of, window_from_config
 from .db import unit_of_work
 from .handbook_site import HandbookError, build, site_dir
 from .mail.context import Context, mail_context
@@ -63,25 +63,44 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"Home visits database is at {revision}.")
 
 
+def _school_option(school_id: str | None) -> str | None:
+    """``--school``'s id when it names a configured school; exits 2 naming the configured ids when not."""
+    ids = state(current_app).schools.ids
+    if school_id is not None and school_id not in ids:
+        raise click.BadParameter(f"no school {school_id!r} is configured; the schools are: {', '.join(ids)}",
+                                 param_hint="--school")
+    return school_id
+
+
 @home_visits_cli.command("publish")
 @click.option("--out", default="calendars/visits.ics", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the .ics file (replaced atomically).")
 @click.option("--scope", type=click.Choice(["all", "user"]), default="all", show_default=True,
               help="Every visit, or one person's (with --user).")
 @click.option("--user", "user_id", help="With --scope user: the host user id whose visits to publish.")
+@click.option("--school", "school_id", help="Only this school's visits (its id: flask home-visits schools).")
+@click.option("--trust", is_flag=True, help="Every school's visits, each title naming its school.")
 @with_appcontext
-def publish(out: str, scope: str, user_id: str | None) -> None:
-    """Write the visits calendar to a file, for schools that share a file instead of a feed URL."""
+def publish(out: str, scope: str, user_id: str | None, school_id: str | None, trust: bool) -> None:
+    """Write the visits calendar to a file, for schools that share a file instead of a feed URL. A trust's
+    portal names the school (--school ID) or asks for the trust's whole calendar (--trust)."""
+    st, config = state(current_app), current_app.config
     if scope == "user" and not user_id:
         raise click.UsageError("--scope user needs --user ID.")
-    if scope == "user" and state(current_app).directory.find(user_id or "") is None:
+    if scope == "user" and st.directory.find(user_id or "") is None:
         raise click.BadParameter(f"no member of staff with id {user_id!r}", param_hint="--user")
+    ids = ", ".join(st.schools.ids)
+    if school_id and trust:
+        raise click.UsageError(f"Give --school ID or --trust, not both. The schools are: {ids}")
+    if st.schools.trust and scope == "all" and not (school_id or trust):
+        raise click.UsageError(f"This portal serves several schools: name one with --school ID, or give --trust "
+                               f"for all of them. The schools are: {ids}")
+    schools = [_school_option(school_id)] if school_id else st.schools.ids
     _warn_about_links()
-    st, config = state(current_app), current_app.config
     with st.sessions() as session:
-        body = feed_bytes(session, policy=st.policy, directory=st.directory, config=config, link=visit_link,
-                          now=st.clock(), window=window_from_config(config),
-                          person_id=user_id if scope == "user" else None)
+        body = feed_bytes(session, schools=st.schools, scope=scope_of(user_id if scope == "user" else None,
+                          schools if scope == "all" else (), schools), directory=st.directory, config=config,
+                          link=visit_link, now=st.clock(), window=window_from_config(config))
     target = Path(out)
     files.make_folder(target.parent, mode=config["HOME_VISITS_DIRECTORY_MODE"])
     files.write(target, body, mode=config["HOME_VISITS_FILE_MODE"])

@@ -72,14 +72,18 @@ class FeedEvent:
     url: str = ""
     #: Set while the staff are out and past expected return + grace: when they became overdue.
     overdue_since: datetime | None = None
+    #: The school's short name, before the title when a feed holds more than one school.
+    school: str = ""
 
 
 def summary(event: FeedEvent) -> str:
-    """``Home visit: attendance, J.S., Ms Patel + Mr Jones`` (initials only, never the pupil's name)."""
+    """``Home visit: attendance, J.S., Ms Patel + Mr Jones`` (initials only, never the pupil's name); after
+    ``North: `` when the event names its school."""
     staff = event.lead.name + (f" + {event.second.name}" if event.second else "")
     title = f"Home visit: {event.reason}, {event.pupil_initials}, {staff}"
     # Google drops CANCELLED events and other clients only dim them: say it in the title too.
-    return f"{STATES[event.state][1].capitalize()}: {title}" if event.state in GONE else title
+    title = f"{STATES[event.state][1].capitalize()}: {title}" if event.state in GONE else title
+    return f"{event.school}: {title}" if event.school else title
 
 
 def location(event: FeedEvent) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..clock import midnight
@@ -23,10 +23,12 @@ from ..people import Directory, Person
 from ..plans import workflow
 from ..policy import Policy
 from ..safety import rules as safety
+from ..schools import Schools
 from .cache import EventCache
 from .ical import FeedEvent, Staff, build_feed
 
-ALL, OWN = "all", "own"
+#: What a token records of its feed: every visit (of every school), the person's own, or some schools' visits.
+ALL, OWN, SOME = "all", "own", "some"
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,46 @@ def hash_token(token: str) -> str:
 
 
 def scope_for(person: Person, authorisers: list[str]) -> str:
-    """Approvers and office see every visit; everyone else their own."""
+    """At one school: approvers and office see every visit; everyone else their own."""
     return ALL if workflow.sees_everything(person, authorisers) else OWN
+
+
+def _takes_part(person_id: str) -> ColumnElement[bool]:
+    return or_(Visit.lead_id == person_id, Visit.second_staff_id == person_id, Visit.contact_id == person_id)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which visits a feed holds: every visit of the schools in ``everything``, and the visits ``person_id``
+    takes part in at any of ``schools`` (the configured ones: a visit of any other school shows nowhere)."""
+
+    everything: frozenset[str]
+    schools: frozenset[str]
+    person_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What tells two feeds apart, the same in every process: part of the ETag and the cache key."""
+        return f"{','.join(sorted(self.everything))}|{self.person_id or ''}"
+
+    @property
+    def stored(self) -> str:
+        """What the token records: :data:`ALL`, :data:`OWN` or :data:`SOME` (a feed asks the person's roles
+        again at every request, so a role lost or moved to another school changes it at once)."""
+        return OWN if not self.everything else ALL if self.everything >= self.schools else SOME
+
+    def condition(self) -> ColumnElement[bool]:
+        parts = [Visit.school_id.in_(sorted(self.everything))] if self.everything else []
+        if self.person_id is not None:
+            parts.append(and_(Visit.school_id.in_(sorted(self.schools)), _takes_part(self.person_id)))
+        return or_(*parts) if parts else false()
+
+
+def scope_of(person_id: str | None, everything: Iterable[str], schools: Iterable[str]) -> Scope:
+    """Every visit of the schools in ``everything`` and, at the configured ``schools``, ``person_id``'s own
+    (``None``: nobody's). Whoever sees every school's visits gets the one feed all such people share."""
+    seen, configured = frozenset(everything), frozenset(schools)
+    return Scope(seen, configured, None if seen >= configured else person_id)
 
 
 def active_token(session: Session, person_id: str) -> FeedToken | None:
@@ -170,9 +210,10 @@ UNSHOWN = (Visit.pupil, Visit.pupil_key, Visit.pupil_ref, Visit.purpose, Visit.a
 
 
 def visits_in_window(
-    session: Session, *, now: datetime, window: Window, person_id: str | None = None
+    session: Session, *, now: datetime, window: Window, person_id: str | None = None, scope: Scope | None = None
 ) -> list[Visit]:
-    """Visits a feed shows: not drafts, starting inside the window, recently cancelled ones kept."""
+    """Visits a feed shows: not drafts, starting inside the window, recently cancelled ones kept; those of
+    ``scope`` (``None``: every visit, or ``person_id``'s)."""
     gone = now - timedelta(days=window.cancelled_days)
     query = select(Visit).where(
         Visit.state != workflow.DRAFT,
@@ -184,10 +225,10 @@ def visits_in_window(
             and_(Visit.state.in_([workflow.CANCELLED, workflow.DECLINED]), Visit.updated_at >= gone),
         ),
     )
-    if person_id is not None:
-        query = query.where(
-            or_(Visit.lead_id == person_id, Visit.second_staff_id == person_id, Visit.contact_id == person_id)
-        )
+    if scope is not None:
+        query = query.where(scope.condition())
+    elif person_id is not None:
+        query = query.where(_takes_part(person_id))
     unshown = [defer(column, raiseload=True) for column in UNSHOWN]
     return list(session.scalars(query.options(*unshown).order_by(Visit.starts_at, Visit.id)))
 
@@ -211,9 +252,10 @@ class _OncePerFeed:
 
 
 def feed_event(
-    visit: Visit, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime
+    visit: Visit, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime, school: str = ""
 ) -> FeedEvent:
-    """What a calendar shows of ``visit``: initials, never the pupil's name."""
+    """What a calendar shows of ``visit``: initials, never the pupil's name; ``school`` (its short name)
+    before the title when the feed holds more than one school."""
 
     def staff(person_id: str | None, phone: str = "") -> Staff | None:
         if not person_id:
@@ -242,20 +284,25 @@ def feed_event(
         url=link(visit.id),
         overdue_since=safety.overdue_from(visit, policy)
         if visit.state == safety.CHECKED_OUT and safety.is_overdue(visit, policy, now) else None,
+        school=school,
     )
 
 
 def feed_bytes(
-    session: Session, *, policy: Policy, directory: Directory, config: Mapping[str, Any], link: Callable[[int], str],
-    now: datetime, window: Window, person_id: str | None, cache: EventCache | None = None,
+    session: Session, *, schools: Schools, scope: Scope, directory: Directory, config: Mapping[str, Any],
+    link: Callable[[int], str], now: datetime, window: Window, cache: EventCache | None = None,
 ) -> bytes:
-    """The feed for every visit (``person_id`` None) or one person's, as the config asks; events whose
+    """The feed of ``scope``'s visits, as the config asks, each by its school's policy; events whose
     bytes ``cache`` holds are not serialised again."""
+    policy = schools.trust_policy
     # The window is counted from the school's midnight, so the feed holds the same visits all day
     # and its ETag (which carries the date) stays true.
-    visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, person_id=person_id)
+    visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, scope=scope)
     people = _OncePerFeed(directory)
-    events = [feed_event(v, policy=policy, directory=people, link=link, now=now) for v in visits]
+    # Titles say the school when the feed holds more than one (one school's feed is as it always was).
+    named = len(scope.everything | {visit.school_id for visit in visits}) > 1
+    events = [feed_event(v, policy=schools.policy(v.school_id), directory=people, link=link, now=now,
+                         school=schools.of(v.school_id).short if named else "") for v in visits]
     return build_feed(
         events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],

@@ -11,7 +11,9 @@ from wtforms import SubmitField
 
 from ..clock import midnight as school_midnight
 from ..db import unit_of_work
-from ..web.context import current_person, get_session, get_state
+from ..people import Person
+from ..plans import workflow
+from ..web.context import current_person, get_session, get_state, schools_where
 from ..web.links import base_url, public_url, visit_link
 from . import service as feeds
 
@@ -25,17 +27,23 @@ class LinkForm(FlaskForm):
     revoke = SubmitField("Stop my calendar link")
 
 
+def scope_of(person: Person) -> feeds.Scope:
+    """What ``person``'s feed holds: every visit of the schools where they see everything, and their own."""
+    return feeds.scope_of(person.id, schools_where(person, workflow.sees_everything), get_state().schools.ids)
+
+
 def subscribe() -> tuple[str, int, dict[str, str]]:
     me = current_person()
     st, session = get_state(), get_session()
     form, token, status = LinkForm(), None, 200
+    scope = scope_of(me)
     if request.method == "POST":
         if not form.validate() or not (form.create.data or form.revoke.data):
             abort(400, "The request was incomplete or expired: reload the page and try again.")
         now = st.clock()
         with unit_of_work(session):
             if form.create.data:
-                token = feeds.issue(session, me, scope=feeds.scope_for(me, st.policy.rules.authorisers), now=now)
+                token = feeds.issue(session, me, scope=scope.stored, now=now)
             else:
                 feeds.revoke(session, me.id, now)
     https = public_url("home_visits.feed", token=token) if token else None
@@ -43,7 +51,8 @@ def subscribe() -> tuple[str, int, dict[str, str]]:
         "home_visits/subscribe.html", me=me, form=form, https_url=https,
         webcal_url=https and "webcal://" + https.split("://", 1)[1],
         active=feeds.active_token(session, me.id),
-        scope=feeds.scope_for(me, st.policy.rules.authorisers),
+        scope=scope.stored,
+        overseen=[school.name for school in st.schools if school.id in scope.everything] if st.schools.trust else [],
     )
     return page, status, NO_REFERRER
 
@@ -58,14 +67,14 @@ def feed(token: str) -> Response:
     person = st.directory.find(polled.person_id) if polled else None
     if polled is None or person is None:
         abort(404)
-    scope = feeds.scope_for(person, policy.rules.authorisers)
+    scope = scope_of(person)
     window = feeds.window_from_config(config)
     staff, staff_changed = st.staff_mark.current(st.directory, now=now, monotonic=monotonic())
-    settings = repr((scope, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
+    settings = repr((scope.key, window, config["HOME_VISITS_FEED_DETAIL"], config["HOME_VISITS_FEED_REFRESH"],
                      config["HOME_VISITS_FEED_NAME"], config["HOME_VISITS_DOMAIN"], policy.school.timezone, staff,
                      base_url()))  # the links inside differ by base, so a cached feed must too
     today = now.astimezone(policy.zone).date()
-    tag = feeds.etag(polled, scope, today.isoformat(), settings)
+    tag = feeds.etag(polled, scope.key, today.isoformat(), settings)
     # The window moves at midnight, and visits go overdue with no change to any record.
     midnight = school_midnight(now, policy.zone).astimezone(timezone.utc)
     moments = [polled.changed_at, midnight, staff_changed]
@@ -80,15 +89,14 @@ def feed(token: str) -> Response:
     if fresh:
         response = Response(status=304, headers=headers)
     else:
-        person_id = None if scope == feeds.ALL else person.id
-        key = (polled.counter, person_id, today, settings, polled.overdue)  # what the ETag stands for
+        key = (polled.counter, scope.key, today, settings, polled.overdue)  # what the ETag stands for
         body = st.feed_cache.get(key)
         if body is None:
             # The app's bound, read here because the extension makes the (per-app) state before any request.
             st.event_cache.resize(config["HOME_VISITS_FEED_EVENT_CACHE"])
             body = st.feed_cache[key] = feeds.feed_bytes(
-                get_session(), policy=policy, directory=st.directory, config=config, link=visit_link, now=now,
-                window=window, person_id=person_id, cache=st.event_cache)
+                get_session(), schools=st.schools, scope=scope, directory=st.directory, config=config,
+                link=visit_link, now=now, window=window, cache=st.event_cache)
             while len(st.feed_cache) > FEED_CACHE_SIZE:
                 st.feed_cache.popitem(last=False)
         response = Response(body, headers=headers)
