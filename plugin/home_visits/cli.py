@@ -174,29 +174,38 @@ def digest_command() -> None:
     click.echo(f"Digest: {'queued' if queued else 'nothing to send'}; {sent.sent} sent, {sent.failed} failed.")
 
 
-def _retention_years() -> int:
+def _retention_years(school: str | None) -> int:
+    """``HOME_VISITS_RETENTION_YEARS``, else the period in the policy of ``school`` (``None``: the portal's)."""
     years = current_app.config["HOME_VISITS_RETENTION_YEARS"]
-    return int(years) if years else state(current_app).policy.rules.retention_years
+    st = state(current_app)
+    return int(years) if years else (st.policy_for(school) if school else st.policy).rules.retention_years
 
 
 @home_visits_cli.command("purge")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("--school", "school_id", help="Only this school's visits (its id: flask home-visits schools).")
 @with_appcontext
-def purge_command(dry_run: bool) -> None:
-    """Remove visits (with their records and history) older than the retention period."""
-    st, years = state(current_app), _retention_years()
+def purge_command(dry_run: bool, school_id: str | None) -> None:
+    """Remove visits (with their records and history) older than the retention period: in a trust, each
+    school's visits by its own policy's period."""
+    st, school = state(current_app), _school_option(school_id)
+    # A one-school portal purges every visit as it always did; a trust, each school in turn.
+    schools = [school] if school or not st.schools.trust else list(st.schools.ids)
     now = st.clock()
     with st.sessions() as session:
-        if dry_run:
-            due = retention.due(session, now, years)
-            for visit in due:
-                start = visit.starts_at.date().isoformat() if visit.starts_at else "undated"
-                click.echo(f"visit {visit.id}: {start}, {visit.pupil_initials}, {visit.state}")
-            click.echo(f"{len(due)} visits are older than {years} years and would be removed (dry run).")
-            return
-        with unit_of_work(session):
-            count = retention.purge(session, now, years)
-    click.echo(f"Removed {count} visits older than {years} years.")
+        for each in schools:
+            years = _retention_years(each)
+            named = f"{st.schools.of(each).name}: " if each and not school else ""
+            if dry_run:
+                due = retention.due(session, now, years, school=each)
+                for visit in due:
+                    start = visit.starts_at.date().isoformat() if visit.starts_at else "undated"
+                    click.echo(f"visit {visit.id}: {start}, {visit.pupil_initials}, {visit.state}")
+                click.echo(f"{named}{len(due)} visits are older than {years} years and would be removed (dry run).")
+                continue
+            with unit_of_work(session):
+                count = retention.purge(session, now, years, school=each)
+            click.echo(f"{named}Removed {count} visits older than {years} years.")
 
 
 def _name_of(st: Any) -> Any:
@@ -216,12 +225,14 @@ def _name_of(st: Any) -> Any:
 @click.option("--pupil", required=True, help="The pupil's name or reference, as staff typed it.")
 @click.option("--out", default=".", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the JSON and HTML files.")
+@click.option("--school", "school_id", help="Only what this school holds (its id: flask home-visits schools).")
 @with_appcontext
-def export_command(pupil: str, out: str) -> None:
-    """Subject access: write everything held about one pupil as JSON and a readable HTML page."""
-    st = state(current_app)
+def export_command(pupil: str, out: str, school_id: str | None) -> None:
+    """Subject access: write everything held about one pupil (by one school, or by every school) as JSON
+    and a readable HTML page."""
+    st, school = state(current_app), _school_option(school_id)
     with st.sessions() as session, unit_of_work(session):
-        export = retention.export_pupil(session, pupil)
+        export = retention.export_pupil(session, pupil, school=school)
         exporter = Person("cli", "Subject access export")
         for row in export["tables"]["home_visits_visit"]:
             visit = session.get(Visit, row["id"])
@@ -229,13 +240,32 @@ def export_command(pupil: str, out: str) -> None:
             log_access(session, visit, exporter, "exported", st.clock())
     config = current_app.config
     folder = files.make_folder(Path(out), mode=config["HOME_VISITS_DIRECTORY_MODE"])
-    stem = "home-visits-" + (re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
+    stem = "home-visits-" + (f"{school}-" if school else "") + (
+        re.sub(r"[^a-z0-9]+", "-", pupil.lower()).strip("-") or "pupil")
     mode = config["HOME_VISITS_FILE_MODE"]
     files.write(folder / f"{stem}.json", json.dumps(export, indent=2, ensure_ascii=False), mode=mode)
-    document = subject_access.readable(export, policy=st.policy, name=_name_of(st), made=st.clock())
+    policy = st.policy_for(school) if school else st.policy
+    document = subject_access.readable(export, policy=policy, name=_name_of(st), made=st.clock())
     page = current_app.jinja_env.get_template("home_visits/subject_access.html").render(doc=document)
     files.write(folder / f"{stem}.html", page, mode=mode)
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")
+
+
+@home_visits_cli.command("schools")
+@with_appcontext
+def schools_command() -> None:
+    """List the configured schools, one a line: the id, a tab, the name. Exits 1, saying so on stderr, when
+    the database holds visits of a school that is not configured (no page, feed or job shows them)."""
+    st = state(current_app)
+    for school in st.schools:
+        click.echo(f"{school.id}\t{school.name}")
+    with st.sessions() as session:
+        stray = retention.unconfigured(session, st.schools.ids)
+    if stray:
+        listed = ", ".join(f"{school} ({count})" for school, count in stray.items())
+        click.echo(f"{sum(stray.values())} visits belong to schools that are not configured: {listed}. No page, "
+                   "feed or job shows them: name the school in HOME_VISITS_SCHOOLS again. (exit 1)", err=True)
+        raise SystemExit(1)
 
 
 @home_visits_cli.group("handbook")

@@ -6,10 +6,11 @@ a visit (or at a visit's record) is purged and exported with no change here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, or_, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
@@ -35,19 +36,31 @@ def cutoff(now: datetime, years: int) -> datetime:
     return now - timedelta(days=round(365.25 * years))
 
 
-def due(session: Session, now: datetime, years: int) -> list[Visit]:
-    """Visits that started (or, undated, were created) more than ``years`` ago."""
+def _of_school(query: Any, school: str | None) -> Any:
+    """``query`` kept to the visits of ``school`` (``None``: every school's)."""
+    return query if school is None else query.where(Visit.school_id == school)
+
+
+def due(session: Session, now: datetime, years: int, *, school: str | None = None) -> list[Visit]:
+    """Visits (of ``school``, or of every school) that started (or, undated, were created) more than ``years`` ago."""
     limit = cutoff(now, years)
     query = select(Visit).where(
         or_(Visit.starts_at < limit, Visit.starts_at.is_(None) & (Visit.created_at < limit))
     )
-    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id)))
+    return list(session.scalars(_of_school(query, school).order_by(Visit.starts_at, Visit.id)))
 
 
-def purge(session: Session, now: datetime, years: int) -> int:
-    """Delete visits past retention with everything attached to them; keep one line saying how
-    many and when. Returns how many visits went."""
-    ids = [visit.id for visit in due(session, now, years)]
+def unconfigured(session: Session, schools: Sequence[str]) -> dict[str, int]:
+    """How many visits each school id not among ``schools`` holds: visits no page, feed or job shows,
+    still held (a school taken out of ``HOME_VISITS_SCHOOLS``, or a typing error in an id)."""
+    query = select(Visit.school_id, func.count()).where(Visit.school_id.not_in(schools)).group_by(Visit.school_id)
+    return {school: count for school, count in session.execute(query.order_by(Visit.school_id))}
+
+
+def purge(session: Session, now: datetime, years: int, *, school: str | None = None) -> int:
+    """Delete visits (of ``school``, or of every school) past retention with everything attached to them;
+    keep one line saying how many and when. Returns how many visits went."""
+    ids = [visit.id for visit in due(session, now, years, school=school)]
     if ids:
         # A notice naming several visits (the morning digest) goes with any of them: its text holds
         # their addresses. Its other mentions go with it.
@@ -77,14 +90,14 @@ def _rows(session: Session, table: Table, column: Any, ids: list[int]) -> list[d
     return [{key: _plain(value) for key, value in row.items()} for row in rows]
 
 
-def export_pupil(session: Session, pupil: str) -> dict[str, Any]:
-    """Everything held about the pupil, matched by the name staff typed (case, accents written either
-    way and spacing ignored: :func:`search_key`) or by the school reference on the plan:
-    each visit with every row that points at it or at its record."""
+def export_pupil(session: Session, pupil: str, *, school: str | None = None) -> dict[str, Any]:
+    """Everything held about the pupil (by ``school``, or by every school), matched by the name staff typed
+    (case, accents written either way and spacing ignored: :func:`search_key`) or by the school reference
+    on the plan: each visit with every row that points at it or at its record."""
     by_name = Visit.pupil_key == search_key(pupil)
     ref = normalise_ref(pupil)
     matches = or_(by_name, Visit.pupil_ref == ref) if ref else by_name
-    visit_ids = list(session.scalars(select(Visit.id).where(matches).order_by(Visit.id)))
+    visit_ids = list(session.scalars(_of_school(select(Visit.id).where(matches), school).order_by(Visit.id)))
     tables: dict[str, list[dict[str, Any]]] = {VISITS.name: _rows(session, VISITS, VISITS.c.id, visit_ids)}
     for table, column in _children(VISITS):
         tables[table.name] = _rows(session, table, column, visit_ids)
