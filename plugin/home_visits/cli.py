@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from . import db, files
 from .calendar.service import feed_bytes, scope_of, window_from_config
 from .db import unit_of_work
-from .handbook_site import HandbookError, build, site_dir
+from .handbook_site import HandbookError, build, school_site, site_dir, sources_by_school
 from .mail.context import Context, mail_context
 from .mail.notices import deliver, digest, reminders
 from .models import Visit
@@ -276,17 +276,23 @@ def handbook_group() -> None:
 @handbook_group.command("build")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Where to write the site (default: HOME_VISITS_HANDBOOK_DIR, else the instance folder).")
+@click.option("--school", "school_id", help="Only this school's handbook (its id: flask home-visits schools).")
 @with_appcontext
-def build_command(out: str | None) -> None:
-    """Build the handbook from HOME_VISITS_POLICY; the portal serves it at once, no restart needed."""
-    config = current_app.config
-    site = site_dir(out or config["HOME_VISITS_HANDBOOK_DIR"], current_app.instance_path)
-    policy = config["HOME_VISITS_POLICY"] or None
-    started = time.monotonic()
-    try:
-        build(site, policy=policy)
-    except HandbookError as error:
-        raise click.ClickException(str(error)) from None
-    served = "" if out else f" It is served at {config['HOME_VISITS_URL_PREFIX'].rstrip('/')}/handbook/."
-    click.echo(f"Built the handbook from {policy or 'the shipped policy'} into {site} "
-               f"in {time.monotonic() - started:.1f} s.{served}")
+def build_command(out: str | None, school_id: str | None) -> None:
+    """Build the handbook from HOME_VISITS_POLICY; the portal serves it at once, no restart needed. In a trust,
+    each school's (or --school's) from its own policy, into a folder of its own named by its id."""
+    config, st, school = current_app.config, state(current_app), _school_option(school_id)
+    root = site_dir(out or config["HOME_VISITS_HANDBOOK_DIR"], current_app.instance_path)
+    sources = sources_by_school(config)
+    for each in [school] if school else st.schools.ids:
+        site, source = school_site(root, each, trust=st.schools.trust), sources[each]
+        started = time.monotonic()
+        try:
+            build(site, source=source)
+        except HandbookError as error:
+            raise click.ClickException(str(error)) from None
+        whose = f" of {source.name}" if st.schools.trust else ""
+        path = f"{each}/" if st.schools.trust else ""
+        served = "" if out else f" It is served at {config['HOME_VISITS_URL_PREFIX'].rstrip('/')}/handbook/{path}."
+        click.echo(f"Built the handbook{whose} from {source.policy or 'the shipped policy'} into {site} "
+                   f"in {time.monotonic() - started:.1f} s.{served}")

@@ -336,8 +336,12 @@ def review_line(policy: Policy, today: date | None = None) -> str:
     return line + "."
 
 
-def _policy_path() -> str | None:
-    return os.environ.get("HOME_VISITS_POLICY") or None
+def _policy() -> Policy:
+    """``HOME_VISITS_POLICY`` (else the shipped policy); a trust school's file extends the trust's in
+    ``HOME_VISITS_TRUST_POLICY`` and takes its name from ``HOME_VISITS_SCHOOL_NAME`` (``handbook_site.build``)."""
+    name = os.environ.get("HOME_VISITS_SCHOOL_NAME")
+    return load_policy(os.environ.get("HOME_VISITS_POLICY") or None, trust=os.environ.get("HOME_VISITS_TRUST_POLICY")
+                       or None, overlay={"school": {"name": name}} if name else None)
 
 
 class Macros:
@@ -430,7 +434,7 @@ MACROS = [name for name in vars(Macros) if not name.startswith("_")]
 def define_env(env: Any) -> None:
     """Register the handbook's macros and variables (mkdocs-macros entry point)."""
     try:
-        policy = load_policy(_policy_path())
+        policy = _policy()
     except PolicyError as exc:
         raise PluginError(f"The handbook cannot be built from this policy: {exc}") from None
     env.variables["policy"] = policy

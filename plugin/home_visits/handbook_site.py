@@ -1,7 +1,8 @@
 """Build the staff handbook (MkDocs) from the school's policy into a folder the plugin serves.
 
 ``flask home-visits handbook build`` calls :func:`build`; the blueprint serves the result under the
-plugin's own prefix (``handbook_views.py``). The MkDocs sources ship inside the wheel
+plugin's own prefix (``web/handbook.py``). In a trust each school's handbook is built from its own policy
+into its own folder (:func:`school_site`). The MkDocs sources ship inside the wheel
 (``home_visits/handbook_src/``); in a checkout they are the repository's ``mkdocs.yml`` and ``handbook/``.
 No Flask here.
 """
@@ -12,9 +13,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
+
+from .schools import ONE_SCHOOL
 
 PACKAGE = Path(__file__).resolve().parent
 #: Where the wheel carries the MkDocs sources (copied there when the wheel is built: see setup.py).
@@ -43,6 +49,32 @@ def site_dir(configured: str | None, instance_path: str) -> Path:
     return Path(configured) if configured else Path(instance_path) / SITE_FOLDER
 
 
+def school_site(site: Path, school: str, *, trust: bool) -> Path:
+    """Where ``school``'s handbook lives: in a trust ``<site>/<school id>/``; a one-school portal's is ``site``."""
+    return site / school if trust else site
+
+
+@dataclass(frozen=True)
+class Source:
+    """What one school's handbook is built from: its policy file (``None``: the shipped policy), the trust's
+    file it may extend, and the school's name (in a trust, from ``HOME_VISITS_SCHOOLS``)."""
+
+    policy: str | None = None
+    trust: str | None = None
+    name: str | None = None
+
+
+def sources_by_school(config: Mapping[str, Any]) -> dict[str, Source]:
+    """Each school's :class:`Source` by school id, as the app's config names them (``HOME_VISITS_POLICY``,
+    and ``HOME_VISITS_SCHOOLS`` in a trust: a school with no file of its own follows the trust's)."""
+    trust = config.get("HOME_VISITS_POLICY") or None
+    entries = config.get("HOME_VISITS_SCHOOLS")
+    if entries is None:
+        return {ONE_SCHOOL: Source(trust)}
+    return {str(entry["id"]).strip(): Source(entry.get("policy") or trust, trust if entry.get("policy") else None,
+                                             str(entry["name"]).strip()) for entry in entries}
+
+
 def is_built(site: Path) -> bool:
     return (site / "index.html").is_file()
 
@@ -61,17 +93,26 @@ def mkdocs_config(root: Path, site: Path) -> dict[str, object]:
     return config
 
 
-def build(site: Path, *, policy: str | None = None, timeout: float = 600) -> Path:
-    """Build the handbook (strict) from ``policy`` (``None``: the shipped policy) into ``site``; returns ``site``.
+#: How the build tells the handbook's macros (``handbook.py``, run by MkDocs) which policy to read.
+POLICY_ENV, TRUST_ENV, NAME_ENV = "HOME_VISITS_POLICY", "HOME_VISITS_TRUST_POLICY", "HOME_VISITS_SCHOOL_NAME"
+
+
+def build(site: Path, *, policy: str | None = None, timeout: float = 600, source: Source | None = None) -> Path:
+    """Build the handbook (strict) from ``policy`` (``None``: the shipped policy), or from a school's
+    ``source``, into ``site``; returns ``site``.
 
     The site is built beside ``site`` and moved into place, so a reader never sees half a handbook.
     """
+    source = source or Source(policy)
     root = sources()
     site.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("HOME_VISITS_POLICY", None)
-    if policy:
-        env["HOME_VISITS_POLICY"] = str(Path(policy).resolve())
+    env = {key: value for key, value in os.environ.items() if key not in (POLICY_ENV, TRUST_ENV, NAME_ENV)}
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    for key, file in ((POLICY_ENV, source.policy), (TRUST_ENV, source.trust)):
+        if file:
+            env[key] = str(Path(file).resolve())
+    if source.name:
+        env[NAME_ENV] = source.name
     with tempfile.TemporaryDirectory(dir=site.parent, prefix=f".{site.name}.") as work:
         fresh = Path(work) / "site"
         config_file = Path(work) / "mkdocs.yml"

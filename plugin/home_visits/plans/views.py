@@ -25,6 +25,7 @@ from ..web.context import (
     get_session,
     get_state,
     get_visit_or_abort,
+    handbook_url,
     mail_context,
     page_number,
     schools_where,
@@ -139,6 +140,7 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
         page = render_template(
             "home_visits/plan_form.html", form=form, visit=opened, submittable=submittable, me=me, like=like,
             school=st.schools.of(school) if len(st.schools) > 1 else None, policy=policy,
+            handbook_url=handbook_url(school),  # the guidance of the visit's school's handbook
             required=[item.id for item in policy.guidance.before.items if item.required],
             family=family_actions(like, me, including=True) if like else FamilyActions([], []),
         )

@@ -23,6 +23,7 @@ from ..web.context import (
     get_session,
     get_state,
     get_visit_or_abort,
+    handbook_url,
     mail_context,
     policy_of,
 )
@@ -95,6 +96,7 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
 
     def show(status: int = 200) -> tuple[str, int]:
         return render_template("home_visits/record_form.html", form=form, visit=visit, me=me,
+                               handbook_url=handbook_url(visit.school_id),
                                reported=safety.reported_incidents(get_session(), visit.id)), status
 
     if request.method == "GET":

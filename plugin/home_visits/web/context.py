@@ -133,10 +133,12 @@ def _people_lookup() -> Any:
     return person
 
 
-def handbook_url() -> str:
-    """``HOME_VISITS_HANDBOOK_URL`` when the school hosts the handbook itself, else the plugin's own copy."""
+def handbook_url(school: str | None = None) -> str:
+    """``HOME_VISITS_HANDBOOK_URL`` when the school hosts the handbook itself, else the plugin's own copy; in a
+    trust, ``school``'s handbook (a folder named by its id) or, with no school, the person's or a choice."""
     configured = current_app.config["HOME_VISITS_HANDBOOK_URL"]
-    return configured.rstrip("/") + "/" if configured else url_for("home_visits.handbook", path="")
+    folder = f"{school}/" if school and get_state().schools.trust else ""
+    return configured.rstrip("/") + "/" + folder if configured else url_for("home_visits.handbook", path=folder)
 
 
 def template_globals() -> dict[str, Any]:
