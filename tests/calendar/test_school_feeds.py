@@ -145,3 +145,38 @@ def test_publish_in_a_one_school_portal_takes_its_id(app: Flask, create_visit: A
     assert plain.read_bytes() == named.read_bytes()
     result = runner.invoke(args=["home-visits", "publish", "--school", "north", "--out", str(named)])
     assert result.exit_code == 2 and result.output.strip().splitlines()[-1].endswith("school")
+
+
+def test_each_visit_goes_overdue_by_its_own_schools_grace_and_the_feed_changes_then(trust: Any) -> None:
+    """North allows 10 minutes, south 30, the trust 15: a trust-wide feed changes at 10 and at 30, not at 15."""
+    from datetime import timedelta
+
+    from home_visits.models import Visit
+
+    app, v = trust
+    clock = state(app).clock
+    with state(app).sessions() as session:
+        start, back = session.get(Visit, v["north"]).starts_at, session.get(Visit, v["north"]).expected_return
+    clock.now = start
+    for visit, lead in ((v["north"], "nina"), (v["south"], "sol")):
+        assert signed_in(app, lead).post(f"/home-visits/{visit}/check-out").status_code in (200, 302, 303)
+    client = signed_in(app, "tom")
+    url = new_link(client)
+
+    def overdue(body: bytes) -> set[int]:
+        calendar = Calendar.from_ical(body).walk("VEVENT")
+        return {int(str(e["UID"]).split("-")[2].split("@")[0]) for e in calendar if "OVERDUE" in str(e["DESCRIPTION"])}
+
+    clock.now = back + timedelta(minutes=5)
+    first = client.get(url)
+    assert overdue(first.data) == set()
+    clock.now = back + timedelta(minutes=12)
+    north_late = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert north_late.status_code == 200 and overdue(north_late.data) == {v["north"]}
+    clock.now = back + timedelta(minutes=20)
+    assert client.get(url, headers={"If-None-Match": north_late.headers["ETag"]}).status_code == 304
+    clock.now = back + timedelta(minutes=31)
+    south_late = client.get(url, headers={"If-None-Match": north_late.headers["ETag"]})
+    assert south_late.status_code == 200 and overdue(south_late.data) == {v["north"], v["south"]}
+    since = client.get(url, headers={"If-Modified-Since": north_late.headers["Last-Modified"]})
+    assert since.status_code == 200

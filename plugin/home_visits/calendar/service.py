@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..clock import midnight
@@ -148,24 +149,41 @@ class Poll:
     latest_overdue: datetime | None
 
 
-_LATE = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= bindparam("late", type_=UTCDateTime()))
-#: Built once: the live token, the change marker and the overdue count in one round trip.
-POLL = (
-    select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter, ChangeMarker.changed_at,
-           select(func.count()).select_from(Visit).where(*_LATE).scalar_subquery().label("overdue"),
-           select(func.max(Visit.expected_return)).where(*_LATE).scalar_subquery().label("latest"))
-    .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
-    .where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
-)
+def _poll_query(schools: tuple[str, ...]) -> Any:
+    """The live token, the change marker and the overdue count in one round trip. With ``schools`` (a trust)
+    each visit is overdue by its own school's grace: ``late_0``, ``late_1``... are theirs, in that order."""
+    bound = bindparam("late", type_=UTCDateTime()) if not schools else case(
+        {school: bindparam(f"late_{i}", type_=UTCDateTime()) for i, school in enumerate(schools)},
+        value=Visit.school_id)
+    late = (Visit.state == workflow.CHECKED_OUT, Visit.expected_return <= bound)
+    return (
+        select(FeedToken.id, FeedToken.person_id, FeedToken.token_hash, ChangeMarker.counter, ChangeMarker.changed_at,
+               select(func.count()).select_from(Visit).where(*late).scalar_subquery().label("overdue"),
+               select(func.max(Visit.expected_return)).where(*late).scalar_subquery().label("latest"))
+        .select_from(FeedToken).join(ChangeMarker, ChangeMarker.id == 1)
+        .where(FeedToken.token_hash == bindparam("digest"), FeedToken.revoked_at.is_(None))
+    )
 
 
-def poll(connection: Connection, token: str, *, late: datetime) -> Poll | None:
+#: Built once: a one-school portal's poll; a trust's, once per set of schools (:func:`_trust_poll`).
+POLL = _poll_query(())
+_trust_poll = lru_cache(maxsize=8)(_poll_query)
+
+
+def poll(connection: Connection, token: str, *, late: datetime,
+         lates: Mapping[str, datetime] | None = None) -> Poll | None:
     """One query for a feed request: the live token, the change marker and the overdue count.
-    ``None`` for an unknown or revoked token. ``late`` is now minus the grace minutes."""
+    ``None`` for an unknown or revoked token. ``late`` is now minus the grace minutes; in a trust, ``lates``
+    gives each school's (a visit of a school it does not name is not counted)."""
     if not 20 <= len(token) <= 100:
         return None
     digest = hash_token(token)  # the row is found by FeedToken.token_hash == digest, never by the token
-    row = connection.execute(POLL, {"digest": digest, "late": late}).first()
+    if lates:
+        query = _trust_poll(tuple(lates))
+        values: dict[str, Any] = {f"late_{i}": moment for i, moment in enumerate(lates.values())}
+    else:
+        query, values = POLL, {"late": late}
+    row = connection.execute(query, {"digest": digest, **values}).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         return None
     latest_overdue = UTCDateTime().process_result_value(row.latest, connection.dialect) if row.latest else None

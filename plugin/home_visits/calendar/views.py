@@ -62,8 +62,13 @@ def feed(token: str) -> Response:
     st, config = get_state(), current_app.config
     policy, now = st.policy, st.clock()
     grace = timedelta(minutes=policy.rules.grace_minutes)
+    # In a trust each visit goes overdue by its own school's grace; the longest bounds when the last did.
+    graces = {school.id: timedelta(minutes=school.policy.rules.grace_minutes) for school in st.schools}
+    if st.schools.trust:
+        grace = max(graces.values())
     with st.engine.connect() as connection:
-        polled = feeds.poll(connection, token, late=now - grace)
+        polled = feeds.poll(connection, token, late=now - grace,
+                            lates={school: now - each for school, each in graces.items()} if st.schools.trust else None)
     person = st.directory.find(polled.person_id) if polled else None
     if polled is None or person is None:
         abort(404)
@@ -80,7 +85,8 @@ def feed(token: str) -> Response:
     moments = [polled.changed_at, midnight, staff_changed]
     if polled.latest_overdue:
         moments.append(polled.latest_overdue + grace)
-    last_modified = max(moments).replace(microsecond=0)
+    # A trust's longest grace may put that moment ahead of now: never claim a change that has not happened.
+    last_modified = (min(max(moments), now) if st.schools.trust else max(moments)).replace(microsecond=0)
     headers = {"Cache-Control": "private, no-cache", "Content-Type": "text/calendar; charset=utf-8"}
     if request.if_none_match:
         fresh = request.if_none_match.contains(tag)
