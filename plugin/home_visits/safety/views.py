@@ -204,4 +204,4 @@ def visit_card(visit_id: int) -> tuple[str, int]:
     me = current_person().at(visit.school_id)
     if not workflow.visiting_or_oversees(visit, me, policy_of(visit).rules.authorisers):
         return render_template("home_visits/card.html", visit=None, me=me), 403
-    return render_template("home_visits/card.html", visit=visit, me=me), 200
+    return render_template("home_visits/card.html", visit=visit, me=me, policy=policy_of(visit)), 200

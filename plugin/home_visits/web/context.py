@@ -141,6 +141,15 @@ def handbook_url() -> str:
 
 def template_globals() -> dict[str, Any]:
     st = get_state()
+
+    def policy_of_visit(visit: Visit) -> Any:
+        school = st.schools.get(visit.school_id)
+        return school.policy if school is not None else st.policy
+
+    def school_tag(visit: Visit) -> str:
+        school = st.schools.get(visit.school_id)
+        return school.short if school is not None else visit.school_id
+
     return {
         "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
         "handbook_url": handbook_url(),
@@ -149,6 +158,12 @@ def template_globals() -> dict[str, Any]:
         "action_words": workflow.ACTION_WORDS,
         "incident_kinds": INCIDENT_KINDS,
         "policy": st.policy,
+        # Lists name each visit's school when the portal has more than one, and read it with its own policy.
+        "many_schools": len(st.schools) > 1,
+        "school_tag": school_tag,
+        "policy_of": policy_of_visit,
+        "all_schools": lambda some: len(some) == len(st.schools),
+        "overseen_schools": lambda me: [st.schools.of(each) for each in schools_where(me, workflow.sees_everything)],
         "person": _people_lookup(),
         "local": lambda moment: moment.astimezone(st.policy.zone) if moment else None,
     }
