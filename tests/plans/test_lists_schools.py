@@ -56,7 +56,8 @@ def test_my_visits_names_the_school_of_each_of_my_visits(trust: Flask) -> None:
 def test_a_one_school_portal_lists_gain_no_school_column(client: FlaskClient, login: object,
                                                          create_visit: object) -> None:
     create_visit(state_="submitted")  # type: ignore[operator]
-    for user, path in (("pat", "/home-visits/?scope=all"), ("sam", "/home-visits/"), ("blair", "/home-visits/approvals")):
+    pages = (("pat", "/home-visits/?scope=all"), ("sam", "/home-visits/"), ("blair", "/home-visits/approvals"))
+    for user, path in pages:
         page = login(user).get(path).get_data(as_text=True)  # type: ignore[operator]
         assert "hv-school-tag" not in page and ">School<" not in page, (user, path)
 
