@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from home_visits.extension import state
 
-from ..trust import make_trust_app, signed_in, visit_factory
+from ..trust import TRUST_USERS, make_trust_app, signed_in, visit_factory
 
 
 @pytest.fixture
@@ -73,3 +73,17 @@ def test_the_card_and_the_subscribe_page_speak_of_the_visits_own_school(trust: F
     assert "every planned visit of North Primary and South Academy" in tom
     tara = signed_in(trust, "tara").get("/home-visits/calendar/").get_data(as_text=True)
     assert "the visits you are part of" in tara and "every planned visit" not in tara
+
+
+def test_the_menu_offers_what_the_person_may_do_at_any_school_even_on_another_schools_visit(trust: Flask) -> None:
+    from ..conftest import User
+
+    TRUST_USERS["ava"] = User("ava", "Ava Both", "ava@trust.example", "", ("north:staff", "south:approver"))
+    try:
+        visit = visit_factory(trust)("north", lead="ava")
+        page = signed_in(trust, "ava").get(f"/home-visits/{visit.id}").get_data(as_text=True)
+        assert ">Approvals</a>" in page and ">Who is out</a>" in page
+        nell = signed_in(trust, "nell").get("/home-visits/").get_data(as_text=True)
+        assert ">Who is out</a>" in nell and ">Approvals</a>" not in nell
+    finally:
+        TRUST_USERS.pop("ava")

@@ -139,6 +139,20 @@ def handbook_url() -> str:
     return configured.rstrip("/") + "/" if configured else url_for("home_visits.handbook", path="")
 
 
+def nav_rights() -> dict[str, bool]:
+    """What the signed-in person's menu offers, from their roles at every school (not only at the school
+    of the visit a page shows): ``approves`` somewhere (approvals, reports), ``oversees`` somewhere (the
+    dashboard). Worked out once a request."""
+    if "home_visits_nav" not in g:
+        rights = {"approves": False, "oversees": False}
+        if current_user.is_authenticated:
+            person = get_state().directory.person(current_user._get_current_object())
+            rights = {"approves": bool(schools_where(person, lambda p, authorisers: p.has(*authorisers))),
+                      "oversees": bool(schools_where(person, workflow.sees_everything))}
+        g.home_visits_nav = rights
+    return g.home_visits_nav  # type: ignore[no-any-return]
+
+
 def template_globals() -> dict[str, Any]:
     st = get_state()
 
@@ -162,6 +176,7 @@ def template_globals() -> dict[str, Any]:
         "many_schools": len(st.schools) > 1,
         "school_tag": school_tag,
         "policy_of": policy_of_visit,
+        "nav_rights": nav_rights,
         "all_schools": lambda some: len(some) == len(st.schools),
         "overseen_schools": lambda me: [st.schools.of(each) for each in schools_where(me, workflow.sees_everything)],
         "person": _people_lookup(),
