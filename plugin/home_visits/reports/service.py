@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +19,8 @@ from ..records.rules import OUTCOMES
 
 COLUMNS = ["visit", "date", "reason", "outcome", "lead", "second", "state", "authorised", "declined",
            "escalated", "incident", "pupil"]
+#: The CSV's columns in a trust: which school each visit belongs to, after its number.
+TRUST_COLUMNS = ["visit", "school", *COLUMNS[1:]]
 
 
 @dataclass
@@ -31,16 +33,21 @@ class Summary:
     authorised: int = 0
     declined: int = 0
     escalated: int = 0
+    #: Visits by school name, when the rows name their school (a trust).
+    by_school: Counter[str] = field(default_factory=Counter)
 
 
 def rows(
-    session: Session, *, start: datetime, end: datetime, policy: Policy, name: Callable[[str], str], names: bool
+    session: Session, *, start: datetime, end: datetime, policy: Policy, name: Callable[[str], str], names: bool,
+    schools: Mapping[str, tuple[str, Policy]] | None = None,
 ) -> list[dict[str, str]]:
-    """One row per visit starting in ``[start, end)``; the pupil's name only when ``names``."""
-    visits = session.scalars(
-        select(Visit).where(Visit.starts_at >= start, Visit.starts_at < end, Visit.state != "draft")
-        .order_by(Visit.starts_at, Visit.id)
-    ).all()
+    """One row per visit starting in ``[start, end)``; the pupil's name only when ``names``. With
+    ``schools`` (school id -> its name and policy) only those schools' visits, each row naming its school
+    and read with its school's policy; without, every visit, read with ``policy``."""
+    query = select(Visit).where(Visit.starts_at >= start, Visit.starts_at < end, Visit.state != "draft")
+    if schools is not None:
+        query = query.where(Visit.school_id.in_(list(schools)))
+    visits = session.scalars(query.order_by(Visit.starts_at, Visit.id)).all()
     ids = [v.id for v in visits]
     outcomes = dict(session.execute(select(VisitRecord.visit_id, VisitRecord.outcome)
                                     .where(VisitRecord.visit_id.in_(ids))).all()) if ids else {}
@@ -51,12 +58,14 @@ def rows(
                                      AuditEntry.action.in_(["authorise", "decline"]))).all() if ids else []
     authorised = {visit_id for visit_id, action in decided if action == "authorise"}
     declined = {visit_id for visit_id, action in decided if action == "decline"}
-    zone = policy.zone
     table = []
     for visit in visits:
+        school, policy = schools[visit.school_id] if schools is not None else ("", policy)
+        zone = policy.zone
         reason = policy.reason(visit.reason)
         table.append({
             "visit": str(visit.id),
+            **({"school": school} if schools is not None else {}),
             "date": visit.starts_at.astimezone(zone).strftime("%Y-%m-%d") if visit.starts_at else "",
             "reason": reason.title if reason else (visit.reason_other or "Other"),
             "outcome": OUTCOMES.get(outcomes.get(visit.id, ""), "Not recorded"),
@@ -82,13 +91,15 @@ def summarise(table: list[dict[str, str]]) -> Summary:
         summary.authorised += row["authorised"] == "yes"
         summary.declined += row["declined"] == "yes"
         summary.escalated += row["escalated"] == "yes"
+        if "school" in row:
+            summary.by_school[row["school"]] += 1
     return summary
 
 
-def to_csv(table: list[dict[str, str]]) -> str:
+def to_csv(table: list[dict[str, str]], columns: Sequence[str] = COLUMNS) -> str:
     """CSV text; cells that a spreadsheet would run as a formula are quoted with a leading apostrophe."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
     for row in table:
         writer.writerow({k: ("'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v) for k, v in row.items()})

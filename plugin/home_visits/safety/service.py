@@ -4,7 +4,7 @@ and which visits the chain watches. No Flask here; never commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -152,8 +152,6 @@ def acknowledge(session: Session, visit: Visit, *, actor: Person, policy: Policy
           comment="Handling the alert")
 
 
-
-
 @dataclass
 class Dashboard:
     """What the office's dashboard shows: visits by safety status (``""``: today's others), those whose
@@ -168,30 +166,61 @@ class Dashboard:
 
 
 def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
-    """The dashboard at ``now``, derived (no job needed); a visit whose status cannot be worked out is
-    listed on its own with the reason, and never stops the rest."""
-    start = safety.local_moment(now, time(0), policy)
-    visits = session.scalars(
-        select(Visit).where(
-            or_(
-                watching(now),
-                Visit.starts_at.between(start, start + timedelta(days=1))
-                & Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.RETURNED]),
-            )
-        ).order_by(Visit.expected_return, Visit.id)
-    ).all()
-    board = Dashboard(last_sweep=session.get(JobRun, "escalate"))
-    for visit in visits:
-        status, problem = safety.checked_status(visit, policy, now)
+    """The dashboard of a one-school portal at ``now`` (every visit, under ``policy``): :func:`dashboards`."""
+    return dashboards(session, now, {"": policy}, every_school=True)[""]
+
+
+def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], *,
+               every_school: bool = False) -> dict[str, Dashboard]:
+    """Each school's dashboard at ``now``, by school id in the order of ``policies`` (school id -> its
+    policy), derived (no job needed): each visit's status follows its own school's policy, and a visit
+    whose status cannot be worked out is listed on its own with the reason, and never stops the rest.
+
+    One query a section, however many schools: ``every_school`` says ``policies`` names every school
+    the portal has, so no school filter is needed; a one-school call (``{"": policy}``) takes every visit."""
+    boards = {school: Dashboard() for school in policies}
+    only = next(iter(boards)) if len(boards) == 1 and every_school else None
+
+    def board_of(visit: Visit) -> Dashboard | None:
+        return boards[only] if only is not None else boards.get(visit.school_id)
+
+    by_zone: dict[str, list[str]] = {}
+    for school, policy in policies.items():
+        by_zone.setdefault(policy.school.timezone, []).append(school)
+    today = []
+    for schools in by_zone.values():
+        start = safety.local_moment(now, time(0), policies[schools[0]])
+        day = Visit.starts_at.between(start, start + timedelta(days=1))
+        today.append(day if only is not None else and_(Visit.school_id.in_(schools), day))
+    query = select(Visit).where(
+        or_(watching(now), and_(or_(*today), Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED,
+                                                              workflow.RETURNED])))
+    )
+    if not every_school:
+        query = query.where(Visit.school_id.in_(list(policies)))
+    sweep = session.get(JobRun, "escalate")
+    watched_ids: list[int] = []
+    for visit in session.scalars(query.order_by(Visit.expected_return, Visit.id)):
+        if (board := board_of(visit)) is None:  # a school no longer configured
+            continue
+        status, problem = safety.checked_status(visit, policies[only if only is not None else visit.school_id], now)
         if problem:
             board.unreadable.append((visit, problem))
         else:
             board.groups[status].append(visit)
-    watched_now = board.groups[safety.OVERDUE] + board.groups[safety.MISSED] + board.groups[safety.OUT]
-    board.alerts = {v.id: [] for v in watched_now}
-    for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(list(board.alerts))).order_by(Alert.id)):
-        board.alerts[alert.visit_id].append(alert)
-    alarms = open_alarms(session)
-    alarm_visits = {v.id: v for v in session.scalars(select(Visit).where(Visit.id.in_({a.visit_id for a in alarms})))}
-    board.alarms = [(a, alarm_visits[a.visit_id]) for a in alarms]
-    return board
+            if status:
+                board.alerts[visit.id] = []
+                watched_ids.append(visit.id)
+    alerts = {visit_id: board for board in boards.values() for visit_id in board.alerts}
+    for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(watched_ids)).order_by(Alert.id)):
+        alerts[alert.visit_id].alerts[alert.visit_id].append(alert)
+    alarms = (select(Alert, Visit).join(Visit, Visit.id == Alert.visit_id)
+              .where(Alert.raised_by != "", Alert.handled_at.is_(None)).order_by(Alert.id))
+    if not every_school:
+        alarms = alarms.where(Visit.school_id.in_(list(policies)))
+    for alarm, visit in session.execute(alarms).all():
+        if (board := board_of(visit)) is not None:
+            board.alarms.append((alarm, visit))
+    for board in boards.values():
+        board.last_sweep = sweep
+    return boards

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
@@ -154,26 +156,46 @@ def report_incident(visit_id: int) -> Response | tuple[str, int]:
 
 
 def dashboard() -> str:
-    """Open alarms, then who is overdue, who has not checked out, who is out, and today's other visits.
+    """Open alarms, then who is overdue, who has not checked out, who is out, and today's other visits, of
+    each school whose every visit ``me`` sees: one school's page, or the trust's grouped by school.
     Derived on every load (no job needed); a visit whose status cannot be worked out is listed on its
     own with the reason, and never stops the page."""
     me = current_person()
     st, session = get_state(), get_session()
-    if not schools_where(me, workflow.sees_everything):
+    overseen = schools_where(me, workflow.sees_everything)
+    if not overseen:
         abort(403)
-    now, policy = st.clock(), st.policy
-    board = escalation.dashboard(session, policy, now)
-    last = board.last_sweep
+    now = st.clock()
+    boards = escalation.dashboards(session, now, {school: st.policy_for(school) for school in overseen},
+                                   every_school=len(overseen) == len(st.schools))
+    last = next(iter(boards.values())).last_sweep
     limit = timedelta(minutes=2 * current_app.config["HOME_VISITS_SWEEP_MINUTES"])
+    schools = [School(st.schools.of(school), st.policy_for(school), board) for school, board in boards.items()]
     return render_template(
-        "home_visits/dashboard.html", me=me, overdue=board.groups[safety.OVERDUE], missed=board.groups[safety.MISSED],
-        out=board.groups[safety.OUT], later=[v for v in board.groups[""] if v.state != workflow.CHECKED_OUT],
-        alerts=board.alerts, alarms=board.alarms, unreadable=board.unreadable, now=now,
+        "home_visits/dashboard.html", me=me, schools=schools, trust=len(schools) > 1,
+        school=schools[0].school if st.schools.trust else None, now=now,
         late=lambda v: words.late_words(v.expected_return, now),
         alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error,
                                                 current_app.config["HOME_VISITS_SWEEP_MINUTES"]),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )
+
+
+@dataclass
+class School:
+    """One school's part of the dashboard: the school, its policy (procedure, code word) and its board's
+    sections (``later``: today's other visits that are not out)."""
+
+    school: Any
+    policy: Any
+    board: escalation.Dashboard
+
+    @property
+    def sections(self) -> dict[str, Any]:
+        groups = self.board.groups
+        return {"overdue": groups[safety.OVERDUE], "missed": groups[safety.MISSED], "out": groups[safety.OUT],
+                "later": [v for v in groups[""] if v.state != workflow.CHECKED_OUT],
+                "alarms": self.board.alarms, "unreadable": self.board.unreadable, "alerts": self.board.alerts}
 
 
 def visit_card(visit_id: int) -> tuple[str, int]:
@@ -182,4 +204,4 @@ def visit_card(visit_id: int) -> tuple[str, int]:
     me = current_person().at(visit.school_id)
     if not workflow.visiting_or_oversees(visit, me, policy_of(visit).rules.authorisers):
         return render_template("home_visits/card.html", visit=None, me=me), 403
-    return render_template("home_visits/card.html", visit=visit, me=me), 200
+    return render_template("home_visits/card.html", visit=visit, me=me, policy=policy_of(visit)), 200

@@ -141,8 +141,31 @@ def handbook_url(school: str | None = None) -> str:
     return configured.rstrip("/") + "/" + folder if configured else url_for("home_visits.handbook", path=folder)
 
 
+def nav_rights() -> dict[str, bool]:
+    """What the signed-in person's menu offers, from their roles at every school (not only at the school
+    of the visit a page shows): ``approves`` somewhere (approvals, reports), ``oversees`` somewhere (the
+    dashboard). Worked out once a request."""
+    if "home_visits_nav" not in g:
+        rights = {"approves": False, "oversees": False}
+        if current_user.is_authenticated:
+            person = get_state().directory.person(current_user._get_current_object())
+            rights = {"approves": bool(schools_where(person, lambda p, authorisers: p.has(*authorisers))),
+                      "oversees": bool(schools_where(person, workflow.sees_everything))}
+        g.home_visits_nav = rights
+    return g.home_visits_nav  # type: ignore[no-any-return]
+
+
 def template_globals() -> dict[str, Any]:
     st = get_state()
+
+    def policy_of_visit(visit: Visit) -> Any:
+        school = st.schools.get(visit.school_id)
+        return school.policy if school is not None else st.policy
+
+    def school_tag(visit: Visit) -> str:
+        school = st.schools.get(visit.school_id)
+        return school.short if school is not None else visit.school_id
+
     return {
         "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
         "handbook_url": handbook_url(),
@@ -151,6 +174,11 @@ def template_globals() -> dict[str, Any]:
         "action_words": workflow.ACTION_WORDS,
         "incident_kinds": INCIDENT_KINDS,
         "policy": st.policy,
+        # Lists name each visit's school when the portal has more than one, and read it with its own policy.
+        "many_schools": len(st.schools) > 1,
+        "school_tag": school_tag,
+        "policy_of": policy_of_visit,
+        "nav_rights": nav_rights,
         "person": _people_lookup(),
         "local": lambda moment: moment.astimezone(st.policy.zone) if moment else None,
     }

@@ -17,7 +17,7 @@ from ..safety import rules as safety
 from ..safety import service as escalation
 from ..safety import words as safety_words
 from ..safety.forms import CallOffForm, ExtendForm, IncidentForm
-from .context import get_session, get_state
+from .context import current_person, get_session, get_state
 from .guards import SafetyForm
 
 #: Plain words for the plan's choice fields, as the visit page shows them.
@@ -84,9 +84,17 @@ class FamilyActions:
 def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
     rows = recording.open_actions(get_session(), visit=visit, including=including)
     st = get_state()
-    readable = [(action, earlier) for action, earlier in rows if workflow.reads_record(
-        earlier, me.at(earlier.school_id), st.policy_for(earlier.school_id).rules.authorisers)]
-    ask = list(dict.fromkeys(earlier.lead_id for _, earlier in rows if (_, earlier) not in readable))
+    readable, ask = [], []
+    for action, earlier in rows:
+        if st.schools.get(earlier.school_id) is None:
+            continue
+        # ``me`` is as this visit's school sees them: another school's record asks the whole person
+        reader = me if earlier.school_id == visit.school_id else current_person().at(earlier.school_id)
+        if workflow.reads_record(earlier, reader, st.policy_for(earlier.school_id).rules.authorisers):
+            readable.append((action, earlier))
+        elif earlier.school_id == visit.school_id:  # another school's visits to the family stay unseen
+            ask.append(earlier.lead_id)
+    ask = list(dict.fromkeys(ask))
     return FamilyActions(readable, ask)
 
 
