@@ -192,3 +192,113 @@ def test_the_secret_key_and_instance_folder_are_owner_only(tmp_path: Path) -> No
     assert stat.S_IMODE((tmp_path / "instance").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "instance" / "secret_key").stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "instance" / "home_visits.sqlite").stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------- the demo is a small trust
+
+from datetime import datetime, timedelta  # noqa: E402
+from datetime import time as clock_time  # noqa: E402
+
+import yaml  # noqa: E402
+
+from demo_portal.users import demo_users  # noqa: E402
+from home_visits.plans import service as services  # noqa: E402
+from home_visits.plans.rules import Plan  # noqa: E402
+
+DEMO = Path(__file__).resolve().parents[1] / "plugin" / "demo_portal"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+#: The demo's new accounts and the schools each works at (the four old ones are at the first school, oak).
+SCHOOLS_OF = {"sam": {"oak"}, "jo": {"oak"}, "alex": {"oak"}, "office": {"oak"},
+              "priya": {"ash"}, "lee": {"ash"}, "kim": {"ash"}, "ash-office": {"ash"},
+              "rowan": {"oak", "ash"}, "dana": {"oak", "ash", "elm"}}
+
+
+def test_the_demo_is_a_trust_of_three_schools_each_with_its_own_policy(tmp_path: Path) -> None:
+    st = state(make(tmp_path))
+    assert st.schools.trust and st.schools.ids == ("oak", "ash", "elm")
+    assert st.schools.first.name == "Exampleton Primary"
+    assert st.policy.school.name == "Exampleton Learning Trust"
+    trust = yaml.safe_load((DEMO / "policies" / "trust.yaml").read_text())
+    assert trust["extends"] == "default"
+    for school in st.schools:
+        assert school.policy.school.name == school.name
+        own = yaml.safe_load((DEMO / "policies" / f"{school.id}.yaml").read_text())
+        assert own["extends"] == "trust"
+    closes = {school.id: school.policy.escalation.office_closes for school in st.schools}
+    assert len(set(closes.values())) == 3, closes
+    assert closes["oak"] == st.policy.escalation.office_closes  # the first school keeps the demo's old hours
+
+
+def test_the_seeded_visits_are_the_first_schools(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    with state(app).sessions() as session:
+        assert {v.school_id for v in session.scalars(select(Visit))} == {"oak"}
+
+
+def visit_at(app: Any, school: str, lead: str, second: str, contact: str) -> int:
+    """A plan submitted at ``school`` the day after tomorrow, in the morning, by ``lead``."""
+    st = state(app)
+    users = demo_users()
+    person = st.directory.person
+    policy = st.policy_for(school)
+    day = datetime.now(policy.zone).date() + timedelta(days=2)
+    starts = datetime.combine(day, clock_time(9, 30), tzinfo=policy.zone)
+    plan = Plan(pupil=f"Pupil at {school}", address="1 Test Street, Exampleton", postcode="EX1 1AA",
+                reason="extended-absence", purpose="Talk through the absences.", starts_at=starts,
+                expected_return=starts + timedelta(hours=1), second_staff_id=person(users[second]).id,
+                contact_id=person(users[contact]).id, contact_phone="01632 960000", family_agreed="yes",
+                appointment="phone", travel="car", checklist=[item.id for item in policy.guidance.before.items],
+                alternatives=[policy.alternatives[0].id])
+    with st.sessions() as session:
+        visit = services.create_visit(session, plan, actor=person(users[lead]), now=st.clock(), school=school)
+        session.flush()
+        assert not services.submit(session, visit, actor=person(users[lead]), policy=policy, now=st.clock())
+        session.commit()
+        return visit.id
+
+
+def sign_in(app: Any, username: str) -> Any:
+    client = app.test_client()
+    assert client.post("/login", data={"username": username, "password": DEMO_PASSWORD}).status_code == 302
+    return client
+
+
+def test_each_account_signs_in_and_sees_only_its_schools(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert set(demo_users()) == set(SCHOOLS_OF)
+    visits = {"oak": visit_at(app, "oak", "sam", "jo", "office"),
+              "ash": visit_at(app, "ash", "priya", "lee", "ash-office")}
+    takes_part = {"oak": {"sam", "jo", "office"}, "ash": {"priya", "lee", "ash-office"}}
+    sees_all = {"oak": {"alex", "office", "dana"}, "ash": {"kim", "ash-office", "dana"}}
+    for username, schools in SCHOOLS_OF.items():
+        client = sign_in(app, username)
+        assert client.get("/home-visits/").status_code == 200, username
+        for school, visit in visits.items():
+            expected = 200 if username in takes_part[school] | sees_all[school] else 404
+            assert client.get(f"/home-visits/{visit}").status_code == expected, (username, school)
+            assert expected == 404 or school in schools
+    # Staff plan only where they work: one school straight to its form, two schools asked which.
+    def page(who: str, path: str) -> str:
+        return str(sign_in(app, who).get(path).get_data(as_text=True))
+
+    assert "For <strong>Ash Hill Academy</strong>" in page("priya", "/home-visits/new")
+    assert "For <strong>Exampleton Primary</strong>" in page("sam", "/home-visits/new")
+    pick = page("rowan", "/home-visits/new")
+    assert "Exampleton Primary" in pick and "Ash Hill Academy" in pick and "Elm Road Infants" not in pick
+    # Approvers decide for their own school; the trust's safeguarding lead for every school.
+    queues = {who: page(who, "/home-visits/approvals") for who in ("alex", "kim", "dana")}
+    with state(app).sessions() as session:
+        seeded = session.scalars(select(Visit.id).where(Visit.pupil == "Morgan Sample")).one()
+    link = 'href="/home-visits/{}"'.format
+    assert link(seeded) in queues["alex"] and link(visits["oak"]) in queues["alex"]
+    assert link(visits["ash"]) not in queues["alex"]
+    assert link(visits["ash"]) in queues["kim"] and link(seeded) not in queues["kim"]
+    assert all(link(visit) in queues["dana"] for visit in [seeded, *visits.values()])
+
+
+def test_the_readme_lists_every_demo_account(tmp_path: Path) -> None:
+    table = README.read_text().split("| username | who | roles |", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \|", table, re.M)
+    assert sorted(listed) == sorted(demo_users()), listed

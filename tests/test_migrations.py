@@ -254,3 +254,87 @@ def test_the_models_and_the_migrations_agree(engine: Engine) -> None:
     assert not differences, "the models and the migrations differ; write a migration:\n" + "\n".join(
         map(repr, differences)
     )
+
+
+# --------------------------------------------------------------------------- schools (0009): nothing lost, one school
+
+SCHOOLS_REVISION = "0009"
+BEFORE_SCHOOLS = REVISIONS[REVISIONS.index(SCHOOLS_REVISION) - 1]
+
+
+def everything(engine: Engine) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """Every row of every plugin table, by table and primary key, each value as comparable."""
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    with engine.connect() as connection:
+        for table in plugin_tables(connection).sorted_tables:
+            keys = [column.name for column in table.primary_key.columns]
+            rows[table.name] = {
+                tuple(_same(row[key]) for key in keys): {column: _same(value) for column, value in row.items()}
+                for row in connection.execute(sa.select(table)).mappings()
+            }
+    return rows
+
+
+def _schools_app(engine: Engine, tmp_path: Path, schools: list[dict[str, str]] | None) -> None:
+    """A host starting on ``engine`` (migrating it, as a portal does by default) with ``schools``."""
+    from flask import Flask
+
+    from home_visits import HomeVisits
+
+    app = Flask("upgraded_host", instance_path=str(tmp_path / "instance"))
+    app.config.update(SECRET_KEY="test", TESTING=True, HOME_VISITS_SCHOOLS=schools)
+    HomeVisits(app, engine=engine)
+
+
+@pytest.mark.parametrize(("schools", "first"), [
+    (None, "school"),
+    ([{"id": "north", "name": "North Primary"}, {"id": "south", "name": "South Academy"}], "north"),
+], ids=["one-school", "trust"])
+def test_a_database_from_before_schools_moves_whole_into_the_first_school(
+        engine: Engine, tmp_path: Path, schools: list[dict[str, str]] | None, first: str) -> None:
+    """Visits, audit lines, records, alerts, notices, feed tokens... at 0008 are all there at head with every
+    value they had; the one new column puts every visit in the portal's first school (``school`` with no
+    ``HOME_VISITS_SCHOOLS``); going back down to 0008 gives the same database as before."""
+    db.upgrade(engine, BEFORE_SCHOOLS)
+    fill(engine, Written())
+    before = everything(engine)
+    assert all(before[name] for name in before), f"a table was left empty: {[n for n in before if not before[n]]}"
+    assert {"home_visits_visit", "home_visits_audit", "home_visits_record", "home_visits_alert",
+            "home_visits_feed_token"} <= set(before)
+
+    _schools_app(engine, tmp_path, schools)  # start-up migrates, as HOME_VISITS_AUTO_MIGRATE does by default
+
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text(f"SELECT version_num FROM {db.VERSION_TABLE}")) == REVISIONS[-1]
+    after = everything(engine)
+    assert set(after) == set(before), "tables came or went"
+    visits = after["home_visits_visit"]
+    assert {row.pop("school_id") for row in visits.values()} == {first}
+    assert after == before, "upgrading changed a row"
+    with Session(engine) as session:
+        from home_visits.models import Visit
+
+        assert {visit.school_id for visit in session.scalars(sa.select(Visit))} == {first}
+
+    db.downgrade(engine, BEFORE_SCHOOLS)
+    assert everything(engine) == before, "downgrading changed a row"
+    with engine.connect() as connection:
+        assert "school_id" not in {column["name"] for column in sa.inspect(connection).get_columns("home_visits_visit")}
+
+
+def test_the_upgrade_command_moves_old_visits_to_the_first_configured_school(engine: Engine, tmp_path: Path) -> None:
+    """``flask home-visits db upgrade`` (a deploy with ``HOME_VISITS_AUTO_MIGRATE = False``) does the same."""
+    from flask import Flask
+
+    from home_visits import HomeVisits
+
+    db.upgrade(engine, BEFORE_SCHOOLS)
+    fill(engine, Written())
+    app = Flask("deployed_host", instance_path=str(tmp_path / "instance"))
+    app.config.update(SECRET_KEY="test", HOME_VISITS_AUTO_MIGRATE=False,
+                      HOME_VISITS_SCHOOLS=[{"id": "ash", "name": "Ash Hill"}, {"id": "oak", "name": "Oak Lane"}])
+    HomeVisits(app, engine=engine)
+    result = app.test_cli_runner().invoke(args=["home-visits", "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        assert set(connection.scalars(sa.text("SELECT school_id FROM home_visits_visit"))) == {"ash"}

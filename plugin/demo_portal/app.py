@@ -23,6 +23,21 @@ from .users import demo_users
 
 home_visits = HomeVisits()
 
+#: The demo trust's policies: the trust's, which each school's file extends.
+POLICIES = Path(__file__).with_name("policies")
+
+#: The demo is a small trust. Exampleton Primary (the first school) keeps the one-school demo's accounts;
+#: Ash Hill Academy has its own staff, approver and office; the trust's attendance officer plans at both,
+#: and its safeguarding lead sees all three (Elm Road Infants has no accounts of its own in the demo).
+#: Each school's policy extends the trust's, with its own office hours.
+SCHOOLS = [
+    {"id": "oak", "name": "Exampleton Primary", "short": "Exampleton", "policy": str(POLICIES / "oak.yaml"),
+     "office_email": "office@school.example"},
+    {"id": "ash", "name": "Ash Hill Academy", "short": "Ash Hill", "policy": str(POLICIES / "ash.yaml"),
+     "office_email": "office@ash-hill.example", "out_of_hours_email": "on-call@ash-hill.example"},
+    {"id": "elm", "name": "Elm Road Infants", "short": "Elm Road", "policy": str(POLICIES / "elm.yaml")},
+]
+
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[InputRequired("Enter your username."), Length(max=40)])
@@ -53,6 +68,8 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.update(
         HOME_VISITS_BASE_TEMPLATE="portal_base.html",
+        HOME_VISITS_POLICY=str(POLICIES / "trust.yaml"),
+        HOME_VISITS_SCHOOLS=SCHOOLS,
         DEMO_BUILD_HANDBOOK=True,
         DEMO_SEED=True,
         MAX_CONTENT_LENGTH=1024 * 1024,

@@ -20,9 +20,11 @@ def _at(day: int, hour: int, minute: int, zone: Any) -> datetime:
 
 
 def seed_demo_visits(app: Flask, users: dict[str, Any]) -> None:
-    """Add three visits (a draft, one awaiting authorisation, one authorised) to an empty database."""
+    """Add three visits (a draft, one awaiting authorisation, one authorised) at the first school to an
+    empty database."""
     st = state(app)
-    policy, person = st.policy, st.directory.person
+    school = st.schools.first.id
+    policy, person = st.policy_for(school), st.directory.person
     zone = policy.zone
     before = [item.id for item in policy.guidance.before.items]
     with st.sessions() as session:
@@ -44,7 +46,7 @@ def seed_demo_visits(app: Flask, users: dict[str, Any]) -> None:
             Plan(pupil="Casey Demo", address="3 Hazel Way, Exampleton", postcode="EX3 4EF",
                  reason=policy.reasons[1].id, purpose="First draft: still arranging a time with the family."),
         ]
-        visits = [services.create_visit(session, plan, actor=sam, now=now) for plan in plans]
+        visits = [services.create_visit(session, plan, actor=sam, now=now, school=school) for plan in plans]
         session.flush()
         for visit in visits[:2]:
             problems = services.submit(session, visit, actor=sam, policy=policy, now=now)

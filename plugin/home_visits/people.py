@@ -188,11 +188,11 @@ def split_roles(names: Iterable[str], *, schools: Sequence[str] = ()) -> tuple[f
     everywhere: set[str] = set()
     per_school: dict[str, set[str]] = {}
     for name in names:
-        place, _, role = name.rpartition(":")
-        if role not in ROLES:
+        place, colon, role = name.rpartition(":")
+        if role not in ROLES or (colon and not place):
             continue
-        if place == "trust" or not schools and not place:
+        if place == "trust" or not schools and not colon:
             everywhere.add(role)
-        elif place in schools or (not place and schools):
+        elif place in schools or (not colon and schools):
             per_school.setdefault(place or schools[0], set()).add(role)
     return frozenset(everywhere), per_school

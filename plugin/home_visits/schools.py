@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .policy import Policy, cached_policy
+from .policy import DEFAULT_POLICY, Policy, cached_policy
+from .policy.loader import StartupError, report_briefly
 
 #: The id of the one school of a portal with no ``HOME_VISITS_SCHOOLS``; visits stored before schools
 #: existed belong to the first school listed (the migration moves them there).
@@ -26,8 +27,11 @@ _ID = r"^[a-z0-9][a-z0-9-]{0,31}$"
 _EMAIL = r"^[^@\s]+@[^@\s]+$"
 
 
-class SchoolsError(ValueError):
-    """``HOME_VISITS_SCHOOLS`` cannot be used; ``str()`` names the entry, the key and the problem."""
+class SchoolsError(StartupError):
+    """``HOME_VISITS_SCHOOLS`` cannot be used; ``str()`` names the entry, the key and the problem. Uncaught
+    at start-up it ends the process with that one line (the traceback only with ``--debug``)."""
+
+    what = "the schools setting"
 
 
 class _Entry(BaseModel):
@@ -111,13 +115,25 @@ def load_schools(entries: Sequence[Mapping[str, Any]] | None, *, policy: str | N
     ``out_of_hours_email`` (``HOME_VISITS_OUT_OF_HOURS_EMAIL``) is every school's unless it names its own.
     Raises :class:`SchoolsError` (or the policy's :class:`~.policy.PolicyError`) naming what is wrong.
     """
-    trust_policy = cached_policy(policy)
+    try:
+        return _load_schools(entries, policy=policy, out_of_hours_email=out_of_hours_email)
+    except SchoolsError:
+        report_briefly()
+        raise
+
+
+def _load_schools(entries: Sequence[Mapping[str, Any]] | None, *, policy: str | None,
+                  out_of_hours_email: str | None) -> Schools:
     if entries is None:
+        trust_policy = cached_policy(policy)
         one = School(ONE_SCHOOL, trust_policy.school.name, trust_policy.school.name, trust_policy,
                      out_of_hours_email=out_of_hours_email or "")
         return Schools([one], trust_policy=trust_policy, trust=False)
     if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Sequence):
         raise SchoolsError("HOME_VISITS_SCHOOLS must be a list of schools, each a mapping with an id and a name")
+    # The trust's file may not extend itself; a school's may extend it (the shipped policy when it is unset).
+    trust = policy or DEFAULT_POLICY
+    trust_policy = cached_policy(policy, trust=policy) if policy else cached_policy(None)
     schools: list[School] = []
     for index, raw in enumerate(entries):
         entry = _entry(index, raw)
@@ -125,12 +141,21 @@ def load_schools(entries: Sequence[Mapping[str, Any]] | None, *, policy: str | N
             raise SchoolsError(f"HOME_VISITS_SCHOOLS[{index}].id: {entry.id!r} is listed twice")
         if entry.id == TRUST:
             raise SchoolsError(f"HOME_VISITS_SCHOOLS[{index}].id: 'trust' names trust-wide roles; pick another id")
-        own = cached_policy(entry.policy, trust=policy, name=entry.name) if entry.policy else (
+        own = cached_policy(entry.policy, trust=trust, name=entry.name) if entry.policy else (
             cached_policy(policy, name=entry.name))
         schools.append(School(entry.id, entry.name, entry.short or entry.name, own,
                               office_email=entry.office_email or "",
                               out_of_hours_email=entry.out_of_hours_email or out_of_hours_email or ""))
     return Schools(schools, trust_policy=trust_policy, trust=True)
+
+
+#: Friendlier words for what pydantic says about an entry's keys.
+_PROBLEMS = {
+    ("id", "string_pattern_mismatch"): "use up to 32 lower-case letters, digits and hyphens, starting with "
+                                       "a letter or digit (it is stored on every visit and prefixes roles)",
+    ("office_email", "string_pattern_mismatch"): "not an email address",
+    ("out_of_hours_email", "string_pattern_mismatch"): "not an email address",
+}
 
 
 def _entry(index: int, raw: Any) -> _Entry:
@@ -141,5 +166,6 @@ def _entry(index: int, raw: Any) -> _Entry:
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "(the entry)"
-        problem = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        problem = "unknown key" if error["type"] == "extra_forbidden" else (
+            _PROBLEMS.get((key, error["type"]), error["msg"]))
         raise SchoolsError(f"HOME_VISITS_SCHOOLS[{index}].{key}: {problem}") from None

@@ -22,8 +22,22 @@ PEOPLE = [
 ]
 PASSWORD = "correct horse battery staple"
 
+#: A trust's portal (``tests/trust.py``'s schools): roles named per school in **Security > List Roles**.
+TRUST_PEOPLE = [
+    ("ned", "Ned", "North", "ned@north.example", ["north:staff"]),
+    ("nina", "Nina", "North", "nina@north.example", ["north:staff"]),
+    ("noor", "Noor", "North", "noor@north.example", ["north:approver"]),
+    ("nell", "North", "Office", "office@north.example", ["north:office"]),
+    ("sol", "Sol", "South", "sol@south.example", ["south:staff"]),
+    ("sid", "Sid", "South", "sid@south.example", ["south:staff"]),
+    ("sky", "Sky", "South", "sky@south.example", ["south:approver"]),
+    ("sue", "South", "Office", "office@south.example", ["south:office"]),
+    ("tom", "Tom", "Trust", "tom@trust.example", ["trust:approver", "trust:office", "trust:dsl"]),
+]
 
-def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None,
+               people: list[tuple[str, str, str, str, list[str]]] = PEOPLE) -> Flask:
     app = Flask(__name__, instance_path=instance_path)
     app.config.update(SECRET_KEY="a test secret", SQLALCHEMY_DATABASE_URI="sqlite://", APP_NAME="Exampleton portal")
     app.config.update(config or {})
@@ -43,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
 
     with app.app_context():
         sm = appbuilder.sm
-        for username, first, last, email, roles in PEOPLE:
+        for username, first, last, email, roles in people:
             if sm.find_user(username=username) is None:
                 found = [sm.find_role(name) or sm.add_role(name) for name in roles]
                 sm.add_user(username, first, last, email, found, password=PASSWORD)

@@ -119,3 +119,31 @@ def visit_and_record(app: Flask, client: FlaskClient, visit_id: int) -> str:
     assert sent.status_code == 302, text(sent)[:3000]
     assert "No answer at the door" in text(client.get(record))
     return record
+
+
+def per_school_roles(log_in: Any, portal_id: Any) -> None:
+    """A trust's portal whose own role table holds ``north:staff``, ``south:approver``, ``trust:office``
+    (``tests/trust.py``'s schools; each host's ``TRUST_PEOPLE``): staff plan at their school, its approver
+    authorises, and nobody of the other school can open the visit (404, never 403); the trust's lead sees
+    both. ``log_in(name)`` and ``portal_id(name)`` take the names ned, nina, noor, north-office, sol, sid,
+    sky, south-office and tom."""
+    north = file_plan(log_in("ned"), second=portal_id("nina"), contact=portal_id("north-office"))
+    south = file_plan(log_in("sol"), second=portal_id("sid"), contact=portal_id("south-office"))
+    noor, sky = log_in("noor"), log_in("sky")
+    assert "North Primary" in text(noor.get(f"/home-visits/{north}"))
+    authorise(noor, north)
+    for outsider, visit in [(sky, north), (log_in("south-office"), north), (log_in("sid"), north),
+                            (noor, south), (log_in("north-office"), south), (log_in("nina"), south)]:
+        assert outsider.get(f"/home-visits/{visit}").status_code == 404
+        assert outsider.get(f"/home-visits/{visit}/card").status_code == 404
+    queue = text(sky.get("/home-visits/approvals"))
+    assert f'href="/home-visits/{south}"' in queue and f'href="/home-visits/{north}"' not in queue
+    page = sky.get(f"/home-visits/{north}")
+    refused = sky.post(f"/home-visits/{north}/decide", data={"csrf_token": csrf_token(text(sky.get(
+        "/home-visits/approvals"))), "version": "1", "authorise": "Authorise"})
+    assert page.status_code == refused.status_code == 404
+    authorise(sky, south)
+    tom = log_in("tom")
+    everything = text(tom.get("/home-visits/?scope=all"))
+    assert f'href="/home-visits/{north}"' in everything and f'href="/home-visits/{south}"' in everything
+    assert tom.get(f"/home-visits/{north}").status_code == tom.get(f"/home-visits/{south}").status_code == 200

@@ -36,8 +36,22 @@ PEOPLE = [
 ]
 PASSWORD = "correct horse battery staple"
 
+#: A trust's portal (``tests/trust.py``'s schools): roles named per school in the portal's own role table.
+TRUST_PEOPLE = [
+    ("ned@north.example", "Ned North", "07700 900102", ["north:staff"]),
+    ("nina@north.example", "Nina North", "07700 900101", ["north:staff"]),
+    ("noor@north.example", "Noor North", "07700 900103", ["north:approver"]),
+    ("office@north.example", "North Office", "01632 960101", ["north:office"]),
+    ("sol@south.example", "Sol South", "07700 900201", ["south:staff"]),
+    ("sid@south.example", "Sid South", "07700 900202", ["south:staff"]),
+    ("sky@south.example", "Sky South", "07700 900203", ["south:approver"]),
+    ("office@south.example", "South Office", "01632 960201", ["south:office"]),
+    ("tom@trust.example", "Tom Trust", "07700 900302", ["trust:approver", "trust:office", "trust:dsl"]),
+]
 
-def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
+
+def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None,
+               people: list[tuple[str, str, str, list[str]]] = PEOPLE) -> Flask:
     app = Flask(__name__, instance_path=instance_path)
     app.config.update(
         SECRET_KEY="a test secret",
@@ -59,7 +73,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     with app.app_context():
         db.create_all()
         store = app.security.datastore
-        for email, name, phone, roles in PEOPLE:
+        for email, name, phone, roles in people:
             if store.find_user(email=email) is None:
                 for role in roles:
                     store.find_or_create_role(role)

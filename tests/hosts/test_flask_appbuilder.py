@@ -24,6 +24,7 @@ from .journey import (
     file_plan,
     host_app,
     path_of,
+    per_school_roles,
     text,
 )
 
@@ -89,3 +90,29 @@ def test_without_the_login_endpoint_strangers_get_a_401_page_not_a_500(app: Flas
         assert response.status_code == 401 and "navbar" in text(response) and "log in" in text(response).lower()
     warnings = [r.getMessage() for r in caplog.records if "HOME_VISITS_LOGIN_ENDPOINT" in r.getMessage()]
     assert len(warnings) == 1 and "'login'" in warnings[0]
+
+
+# --------------------------------------------------------------------------- a trust: roles per school
+
+#: ``per_school_roles``'s names -> the trust portal's usernames.
+TRUST_USERNAMES = {"north-office": "nell", "south-office": "sue"}
+
+
+@pytest.fixture
+def trust_app(tmp_path: Path, built_handbook: Path, deployment: dict[str, Any]) -> Iterator[Flask]:
+    from ..trust import trust_config
+
+    schools = trust_config(tmp_path / "policies")
+
+    def create_app(config: dict[str, Any], *, instance_path: str) -> Flask:
+        return appbuilder_portal.create_app(config | schools, instance_path=instance_path,
+                                            people=appbuilder_portal.TRUST_PEOPLE)
+
+    app = host_app(create_app, tmp_path, built_handbook, deployment)
+    yield app
+    state(app).engine.dispose()
+
+
+def test_roles_named_per_school_in_the_portals_role_table_scope_each_person(trust_app: Flask) -> None:
+    per_school_roles(lambda name: log_in(trust_app, TRUST_USERNAMES.get(name, name)),
+                     lambda name: portal_id(trust_app, TRUST_USERNAMES.get(name, name)))

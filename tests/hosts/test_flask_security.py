@@ -24,6 +24,7 @@ from .journey import (
     file_plan,
     host_app,
     path_of,
+    per_school_roles,
     text,
     visit_and_record,
 )
@@ -114,3 +115,32 @@ def test_a_portal_role_the_plugin_does_not_know_gets_a_page_that_says_so(app: Fl
     assert refused.status_code == 403 and "Exampleton staff portal" in page and "administrator grants" in page
     assert any("governor" in r.getMessage() and portal_id(app, "governor@school.example") in r.getMessage()
                for r in caplog.records)
+
+
+# --------------------------------------------------------------------------- a trust: roles per school
+
+#: ``per_school_roles``'s names -> the trust portal's emails.
+TRUST_EMAILS = {"north-office": "office@north.example", "south-office": "office@south.example",
+                **{name: f"{name}@{school}.example" for name, school in [
+                    ("ned", "north"), ("nina", "north"), ("noor", "north"), ("sol", "south"), ("sid", "south"),
+                    ("sky", "south"), ("tom", "trust")]}}
+
+
+@pytest.fixture
+def trust_app(tmp_path: Path, built_handbook: Path, deployment: dict[str, Any]) -> Iterator[Flask]:
+    from ..trust import trust_config
+
+    schools = trust_config(tmp_path / "policies")
+
+    def create_app(config: dict[str, Any], *, instance_path: str) -> Flask:
+        return security_portal.create_app(config | schools, instance_path=instance_path,
+                                          people=security_portal.TRUST_PEOPLE)
+
+    app = host_app(create_app, tmp_path, built_handbook, deployment)
+    yield app
+    state(app).engine.dispose()
+
+
+def test_roles_named_per_school_in_the_portals_role_table_scope_each_person(trust_app: Flask) -> None:
+    per_school_roles(lambda name: log_in(trust_app, TRUST_EMAILS[name]),
+                     lambda name: portal_id(trust_app, TRUST_EMAILS[name]))

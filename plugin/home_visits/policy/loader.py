@@ -25,8 +25,19 @@ POLICY_ENV = "HOME_VISITS_POLICY"
 DEBUG_ENV = ("FLASK_DEBUG", "HOME_VISITS_DEBUG")
 
 
-class PolicyError(ValueError):
+class StartupError(ValueError):
+    """A setting or file the portal cannot start with. If nothing catches it (as the portal or a
+    ``flask home-visits`` command starts), the process ends with one line saying :attr:`what` cannot be
+    used and why; the traceback only with ``--debug``. See :func:`report_briefly`."""
+
+    #: What cannot be used, as the one line at start-up begins.
+    what = "a setting"
+
+
+class PolicyError(StartupError):
     """A policy file that cannot be used; ``str()`` names the file, the key path and the problem."""
+
+    what = "the home-visit policy"
 
     def __init__(self, path: Path | str, key: str, problem: str, line: int | None = None) -> None:
         self.path, self.key, self.problem, self.line = str(path), key, problem, line
@@ -136,10 +147,9 @@ def _debugging() -> bool:
 
 
 def _short_policy_errors(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-    """``sys.excepthook``: a policy error nobody caught (a bad file at start-up) prints as its one line."""
-    if isinstance(error, PolicyError) and not _debugging():
-        print(f"Error: the home-visit policy cannot be used: {error} (run with --debug for the traceback)",
-              file=sys.stderr)
+    """``sys.excepthook``: a policy or settings error nobody caught (at start-up) prints as its one line."""
+    if isinstance(error, StartupError) and not _debugging():
+        print(f"Error: {error.what} cannot be used: {error} (run with --debug for the traceback)", file=sys.stderr)
         return
     _previous_hook(kind, error, tb)
 
@@ -147,8 +157,8 @@ def _short_policy_errors(kind: type[BaseException], error: BaseException, tb: Tr
 _previous_hook = sys.excepthook
 
 
-def _report_briefly() -> None:
-    """From now on, an uncaught :class:`PolicyError` ends the process with one line, not a traceback."""
+def report_briefly() -> None:
+    """From now on, an uncaught :class:`StartupError` ends the process with one line, not a traceback."""
     global _previous_hook
     if sys.excepthook is not _short_policy_errors:
         _previous_hook, sys.excepthook = sys.excepthook, _short_policy_errors
@@ -170,7 +180,7 @@ def load_policy(path: str | os.PathLike[str] | None = None, *, trust: str | os.P
     try:
         return _load(path, trust=trust, overlay=overlay)
     except PolicyError:
-        _report_briefly()
+        report_briefly()
         raise
 
 
