@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,28 @@ def test_settings_come_from_the_environment_and_the_instance_file(tmp_path: Path
 
 
 def test_the_handbook_link_answers_after_the_build(tmp_path: Path, built_handbook: Path) -> None:
+    sites = tmp_path / "handbooks"
+    shutil.copytree(built_handbook, sites / "oak")  # as `handbook build` leaves the first school's
     app = create_app({"DEMO_BUILD_HANDBOOK": False, "TESTING": True, "WTF_CSRF_ENABLED": False,
-                      "HOME_VISITS_HANDBOOK_DIR": str(built_handbook)}, instance_path=str(tmp_path))
+                      "HOME_VISITS_HANDBOOK_DIR": str(sites)}, instance_path=str(tmp_path))
     client = app.test_client()
     client.post("/login", data={"username": "sam", "password": DEMO_PASSWORD})
     home = client.get("/").get_data(as_text=True)
     assert 'href="/home-visits/handbook/"' in home
-    handbook = client.get("/home-visits/handbook/")
+    handbook = client.get("/home-visits/handbook/", follow_redirects=True)
     assert handbook.status_code == 200 and "Home visits handbook" in handbook.get_data(as_text=True)
     assert client.get("/handbook/before.html").headers["Location"] == "/home-visits/handbook/before.html"
+
+
+def test_the_demo_builds_each_schools_handbook_from_its_own_policy(tmp_path: Path) -> None:
+    from demo_portal.handbook import ensure_handbooks
+
+    app = make(tmp_path)
+    assert ensure_handbooks(app.config, app.instance_path)
+    sites = tmp_path / "home_visits_handbook"
+    for school in app.config["HOME_VISITS_SCHOOLS"]:
+        front = (sites / school["id"] / "index.html").read_text(encoding="utf-8")
+        assert school["name"] in front, school["id"]
 
 
 # --------------------------------------------------------------------------- the demo as a model host

@@ -14,10 +14,9 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from home_visits import HomeVisits, files
-from home_visits.handbook_site import site_dir
 
 from . import security
-from .handbook import ensure_handbook
+from .handbook import ensure_handbooks
 from .seed import seed_demo_visits
 from .users import demo_users
 
@@ -148,8 +147,7 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         return {"current_user": current_user, "logout_form": LogoutForm()}
 
     if app.config["DEMO_BUILD_HANDBOOK"]:
-        ensure_handbook(site_dir(app.config["HOME_VISITS_HANDBOOK_DIR"], app.instance_path),
-                        policy=app.config["HOME_VISITS_POLICY"])
+        ensure_handbooks(app.config, app.instance_path)
     if app.config["DEMO_SEED"]:
         seed_demo_visits(app, users)
     return app

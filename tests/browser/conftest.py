@@ -90,14 +90,17 @@ class Handbook:
 
 @pytest.fixture(scope="session")
 def handbook_site(tmp_path_factory: pytest.TempPathFactory) -> Handbook:
-    """Build the handbook once for the whole session, exactly as the demo portal builds it."""
-    site = tmp_path_factory.mktemp("handbook") / "site"
-    from home_visits.handbook_site import HandbookError, build
+    """Build the handbooks once for the whole session, exactly as the demo portal builds them: one per
+    school of the demo trust, each from its own policy. ``site`` is the first school's (staff's own)."""
+    from demo_portal.app import POLICIES, SCHOOLS
+    from demo_portal.handbook import ensure_handbooks
 
-    try:
-        build(site)
-    except HandbookError as error:
-        return Handbook(site, str(error))
+    root = tmp_path_factory.mktemp("handbook") / "site"
+    config = {"HOME_VISITS_HANDBOOK_DIR": str(root), "HOME_VISITS_POLICY": str(POLICIES / "trust.yaml"),
+              "HOME_VISITS_SCHOOLS": SCHOOLS}
+    site = root / SCHOOLS[0]["id"]
+    if not ensure_handbooks(config, str(root)):
+        return Handbook(site, f"a school's handbook did not build into {root} (the log says which)")
     if not (site / "index.html").exists():
         return Handbook(site, f"no index.html in {site} (is mkdocs.yml missing?)")
     return Handbook(site)
@@ -134,7 +137,7 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
             "DEMO_SEED": seed,
             # Built once per session by ``handbook_site``; never rebuilt per app.
             "DEMO_BUILD_HANDBOOK": False,
-            "HOME_VISITS_HANDBOOK_DIR": str(handbook.site),
+            "HOME_VISITS_HANDBOOK_DIR": str(handbook.site.parent),
         },
         instance_path=str(instance),
     )
