@@ -37,10 +37,10 @@ def _warn_about_links() -> None:
 
 
 def _mail_context() -> Context:
-    """Policy, directory, mail, links and the app's email templates, as a view has them."""
+    """Schools and policies, directory, mail, links and the app's email templates, as a view has them."""
     st = state(current_app)
     return mail_context(current_app.config, policy=st.policy, directory=st.directory, link=visit_link,
-                        templates=current_app.jinja_env.get_template)
+                        templates=current_app.jinja_env.get_template, schools=st.schools)
 
 
 @click.group("home-visits")
