@@ -135,6 +135,7 @@ def test_a_visit_of_a_school_no_longer_listed_fails_alone(trust: Flask, smtp_ser
     assert result.exit_code == 2, result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"The sweep failed on 1 visit(s) ({stray.id})") and last.endswith("(exit 2)")
+    assert "Jamie" not in result.output and "Smith" not in result.output
     assert set(received(smtp_server)) == {(str(north.id), "not-checked-out")}
     escalate(trust, MORNING + timedelta(minutes=45))
     with state(trust).sessions() as session:
