@@ -61,6 +61,8 @@ class Context:
     templates: Templates = field(default=lambda name: own_templates().get_template(name))
     #: The portal's schools; ``None``: the one school of :attr:`policy` and :attr:`out_of_hours_email`.
     schools: Schools | None = None
+    #: What this context has looked up once already (the staff list, each school's office and approvers).
+    _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.schools is None:
@@ -88,16 +90,28 @@ class Context:
         """``person`` with the roles they hold at ``school`` (in a portal of one school, all of them)."""
         return person.at(school.id) if self.all_schools.trust else person
 
+    def staff(self) -> list[Person]:
+        """The directory's staff list, read once per context (a sweep, a command, a request)."""
+        if "staff" not in self._memo:
+            self._memo["staff"] = list(self.directory.staff())
+        return self._memo["staff"]  # type: ignore[no-any-return]
+
     def office(self, school: School) -> list[str]:
         """Who "the office" is for a visit of ``school``: its office staff (trust-wide office included),
         then the office's own address when the school names one."""
-        found = [p.email for p in self.directory.staff() if p.email and self.at(p, school).has("office")]
-        return list(dict.fromkeys([*found, *([school.office_email] if school.office_email else [])]))
+        key = ("office", school.id)
+        if key not in self._memo:
+            found = [p.email for p in self.staff() if p.email and self.at(p, school).has("office")]
+            self._memo[key] = list(dict.fromkeys([*found, *([school.office_email] if school.office_email else [])]))
+        return list(self._memo[key])
 
     def authorisers(self, school: School) -> list[Person]:
         """Those who authorise at ``school`` (by its policy's ``rules.authorisers``), trust-wide ones included."""
-        roles = school.policy.rules.authorisers
-        return [p for p in self.directory.staff() if self.at(p, school).has(*roles)]
+        key = ("authorisers", school.id)
+        if key not in self._memo:
+            roles = school.policy.rules.authorisers
+            self._memo[key] = [p for p in self.staff() if self.at(p, school).has(*roles)]
+        return list(self._memo[key])
 
     def prefix(self, school: School | None) -> str:
         """``[North] `` before a subject when the portal has more than one school; else nothing."""

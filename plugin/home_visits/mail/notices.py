@@ -100,7 +100,7 @@ def asked(visit: Visit, context: Context) -> list[Person]:
     """
     school = context.school_of(visit)
     policy = school.policy
-    able = [p for p in context.directory.staff()
+    able = [p for p in context.staff()
             if workflow.can_authorise(visit, context.at(p, school), policy.rules.authorisers)]
     routes = policy.routes_for(visit.reason, visit.risk_factors)
     named = {i for route in routes for i in route.approvers}
@@ -176,11 +176,11 @@ def digest(session: Session, context: Context, now: datetime) -> int:
     the office at several schools gets one digest covering them, grouped by school."""
     schools = context.all_schools
     if not schools.trust:
-        office = [p for p in context.directory.staff() if p.has("office")]
+        office = [p for p in context.staff() if p.has("office")]
         return _digest(session, context, now, [schools.first], wanting(session, office), "digest")
     readers: dict[str, list[str]] = {}  # each address's schools
     for school in schools:
-        for address in [*wanting(session, [p for p in context.directory.staff()
+        for address in [*wanting(session, [p for p in context.staff()
                                            if context.at(p, school).has("office")]),
                         *([school.office_email] if school.office_email else [])]:
             readers.setdefault(address, [])
