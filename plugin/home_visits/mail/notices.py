@@ -177,7 +177,7 @@ def digest(session: Session, context: Context, now: datetime) -> int:
     schools = context.all_schools
     if not schools.trust:
         office = [p for p in context.staff() if p.has("office")]
-        return _digest(session, context, now, [schools.first], wanting(session, office), "digest")
+        return _digest(session, context, now, [schools.first], wanting(session, office), "digest", set())
     readers: dict[str, list[str]] = {}  # each address's schools
     for school in schools:
         for address in [*wanting(session, [p for p in context.staff()
@@ -190,7 +190,7 @@ def digest(session: Session, context: Context, now: datetime) -> int:
     for address, ids in readers.items():
         groups.setdefault(tuple(ids), []).append(address)
     seen: set[int] = set()
-    return sum(_digest(session, context, now, [schools.of(i) for i in ids], to, _digest_key(ids), seen=seen)
+    return sum(_digest(session, context, now, [schools.of(i) for i in ids], to, _digest_key(ids), seen)
                for ids, to in groups.items())
 
 
@@ -201,8 +201,9 @@ def _digest_key(ids: Sequence[str]) -> str:
 
 
 def _digest(session: Session, context: Context, now: datetime, schools: list[School], to: list[str], key: str,
-            *, seen: set[int] | None = None) -> int:
-    """Queue one digest of today's visits at ``schools`` to ``to``, keyed ``<key>-<date>``; 1 if queued."""
+            seen: set[int]) -> int:
+    """Queue one digest of today's visits at ``schools`` to ``to``, keyed ``<key>-<date>``; 1 if queued.
+    A visit's history notes it once however many digests list it (``seen``: those noted this run)."""
     find, trust = context.directory.find, context.all_schools.trust
     sections: list[tuple[School, list[Visit], dict[int, str]]] = []
     for school in schools:
@@ -238,9 +239,8 @@ def _digest(session: Session, context: Context, now: datetime, schools: list[Sch
         for visit in visits:
             # The digest is purged with the visits it names, and each pupil's export holds its lines.
             session.add(NoticeMention(notice_id=notice, visit_id=visit.id, text=about[visit.id]))
-            if seen is None or visit.id not in seen:
+            if visit.id not in seen:
                 audit(session, visit, SYSTEM, "in_digest", now, comment="Listed in the office's morning digest")
-            if seen is not None:
                 seen.add(visit.id)
     return 1
 
