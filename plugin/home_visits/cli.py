@@ -37,10 +37,10 @@ def _warn_about_links() -> None:
 
 
 def _mail_context() -> Context:
-    """Policy, directory, mail, links and the app's email templates, as a view has them."""
+    """Schools and policies, directory, mail, links and the app's email templates, as a view has them."""
     st = state(current_app)
     return mail_context(current_app.config, policy=st.policy, directory=st.directory, link=visit_link,
-                        templates=current_app.jinja_env.get_template)
+                        templates=current_app.jinja_env.get_template, schools=st.schools)
 
 
 @click.group("home-visits")
@@ -169,9 +169,11 @@ def remind() -> None:
 @home_visits_cli.command("digest")
 @with_appcontext
 def digest_command() -> None:
-    """Email the office today's visits (once a day, only when there are visits). Run each morning."""
+    """Email the office today's visits (once a day, only when there are visits; in a trust each office
+    its own school's, and someone who is the office at several schools one digest of them). Run each morning."""
     queued, sent = _plan_emails("digest", digest)
-    click.echo(f"Digest: {'queued' if queued else 'nothing to send'}; {sent.sent} sent, {sent.failed} failed.")
+    said = "nothing to send" if not queued else "queued" if queued == 1 else f"{queued} queued"
+    click.echo(f"Digest: {said}; {sent.sent} sent, {sent.failed} failed.")
 
 
 def _retention_years(school: str | None) -> int:

@@ -45,6 +45,7 @@ class Sizes:
     page_requests: int = 60
     page_warmup: int = 3
     sweep_runs: int = 5
+    trust_schools: int = 50
     http_seconds: float = 2.0
     http_warmup: float = 0.5
     http_rounds: int = 3
@@ -53,7 +54,8 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(feed=60, feed_big=240, feed_repeat=1, feed_size_of=60, history=20, history_big=200, page_requests=4,
-              page_warmup=1, sweep_runs=1, http_seconds=0.2, http_warmup=0.05, http_rounds=1, handbook_runs=1)
+              page_warmup=1, sweep_runs=1, trust_schools=3, http_seconds=0.2, http_warmup=0.05, http_rounds=1,
+              handbook_runs=1)
 
 
 @dataclass
@@ -208,6 +210,22 @@ def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: P
                "s", f"{_n(small.history)} past visits", "<=", 1.5, extra={"emails_per_sweep": emails})
 
 
+def trust_sweep_rows(sizes: Sizes, scratch: Path, log: Callable[[str], None]) -> list[Row]:
+    out = sizes.trust_schools * sweep.TRUST_OUT
+    log(f"escalation sweep of a trust, {sizes.trust_schools} schools and {out} out, against one school")
+    figures = sweep.measure_trust(scratch, schools=sizes.trust_schools, runs=sizes.sweep_runs)
+    one = f"one school, {sweep.TRUST_OUT} out"
+    emails = {"emails_per_trust_sweep": figures["trust_emails"], "emails_per_school_sweep": figures["one_emails"]}
+    return [
+        Row("sweep_trust", f"escalation sweep of a trust, {sizes.trust_schools} schools and {out} out, per school",
+            figures["trust_first"] / sizes.trust_schools, figures["one_first"], "s", one, "<=", 2.0,
+            extra={"whole_sweep_s": figures["trust_first"], **emails}),
+        Row("sweep_trust_idle", f"escalation sweep of a trust, {out} out, nothing new due (the usual cron run)",
+            figures["trust_next"], figures["one_next"], "s", one, "report",
+            ratio=figures["trust_next"] / figures["one_next"]),
+    ]
+
+
 def http_rows(db: data.Database, sizes: Sizes, log: Callable[[str], None]) -> list[Row]:
     log(f"feed over HTTP: waitress on loopback, {feed_http.CLIENTS} clients")
     figures = feed_http.measure(db, seconds=sizes.http_seconds, warmup=sizes.http_warmup, rounds=sizes.http_rounds)
@@ -233,7 +251,8 @@ def handbook_row(work: Path, sizes: Sizes, log: Callable[[str], None]) -> Row:
 
 MEASURES = ("feed_build", "feed_growth", "feed_rebuild", "feed_rebuild_big", "feed_304", "feed_200",
             *(f"page_{page.id}" for page in pages.PAGES),
-            "sweep", "handbook", "feed_size_full", "feed_size_limited", "feed_memory")
+            "sweep", "sweep_trust", "sweep_trust_idle", "handbook", "feed_size_full", "feed_size_limited",
+            "feed_memory")
 
 
 def machine() -> dict[str, object]:
@@ -262,6 +281,7 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
         big = data.build(work / "big", sizes.history_big)
         rows += page_rows(small, big, sizes, log)
         rows.append(sweep_row(small, big, sizes, work / "sweep", log))
+        rows += trust_sweep_rows(sizes, work / "trust-sweep", log)
         rows += http_rows(small, sizes, log)
         rows.append(handbook_row(work / "handbook", sizes, log))
     rows.sort(key=lambda row: MEASURES.index(row.id))

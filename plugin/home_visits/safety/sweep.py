@@ -6,6 +6,9 @@ visit never stops the others: whatever fails for one visit is written in its his
 :attr:`Result.broken`, and the sweep goes on. So the sweep is a job, not a service: each visit's alerts
 and each email sent is its own unit of work, committed (:func:`~..db.unit_of_work`) before the next.
 No Flask here; mail goes through the ``Mailer`` the caller hands in.
+
+In a trust each visit follows its own school's policy (grace, tiers, office hours, time zone) and its
+alerts go to its own school's people; a visit of a school the portal no longer lists is one bad visit.
 """
 
 from __future__ import annotations
@@ -50,9 +53,11 @@ class Result:
         self.broken.update(other.broken)
 
 
-def raise_due(session: Session, policy: Policy, now: datetime, result: Result) -> None:
+def raise_due(session: Session, policy: Policy | Context, now: datetime, result: Result) -> None:
     """Create every alert that is due for a watched visit, committing visit by visit; a visit whose
-    alerts cannot be worked out is noted in ``result.broken`` and in its history, and the rest go on."""
+    alerts cannot be worked out is noted in ``result.broken`` and in its history, and the rest go on.
+    Given a mail :class:`Context`, each visit follows its own school's policy; given a policy, all do."""
+    policy_of = policy.policy_of if isinstance(policy, Context) else (lambda _visit: policy)
     visits = watched(session, now)
     existing = {
         (row.visit_id, row.key)
@@ -62,7 +67,8 @@ def raise_due(session: Session, policy: Policy, now: datetime, result: Result) -
         visit_id = visit.id
         try:
             with unit_of_work(session):
-                new = [due for due in safety.due_alerts(visit, policy, now) if (visit_id, due.key) not in existing]
+                due_now = safety.due_alerts(visit, policy_of(visit), now)
+                new = [due for due in due_now if (visit_id, due.key) not in existing]
                 for due in new:
                     result.raised += raise_alert(session, visit_id, due.key, due.notify, due.at) is not None
         except Exception as error:  # noqa: BLE001 - one bad visit must never silence the others
@@ -85,23 +91,25 @@ def broken(session: Session, visit_id: int, result: Result, now: datetime, doing
 
 
 def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
-    """Email addresses for the alert's recipient kinds, without repeats."""
-    directory, authorisers = context.directory, context.policy.rules.authorisers
-    staff = directory.staff()
+    """Email addresses for the alert's recipient kinds, without repeats: the office, approvers and
+    out-of-hours contact of the visit's school (trust-wide people included), never another school's."""
+    school = context.school_of(visit)
+    find = context.directory.find
     found: list[str] = []
     for kind in alert.notify:
         if kind == "responsible_contact" and visit.contact_id:
-            people = [directory.find(visit.contact_id)]
+            people = [find(visit.contact_id)]
         elif kind == "lead":
-            people = [directory.find(visit.lead_id)]
+            people = [find(visit.lead_id)]
         elif kind == "second_staff" and visit.second_staff_id:
-            people = [directory.find(visit.second_staff_id)]
+            people = [find(visit.second_staff_id)]
         elif kind == "office":
-            people = [p for p in staff if p.has("office")]
-        elif kind == "approvers" or (kind == "out_of_hours" and not context.out_of_hours_email):
-            people = [p for p in staff if p.has(*authorisers)]
+            found.extend(context.office(school))
+            continue
+        elif kind == "approvers" or (kind == "out_of_hours" and not school.out_of_hours_email):
+            people = list(context.authorisers(school))
         elif kind == "out_of_hours":
-            found.append(context.out_of_hours_email or "")
+            found.append(school.out_of_hours_email)
             continue
         elif kind == "incident_contacts":
             found.extend(context.incident_emails)
@@ -172,14 +180,16 @@ def alert_email(alert: Alert, visit: Visit, context: Context, now: datetime) -> 
 
 def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email:
     """The alert from its templates: who is out, where, since when, what to do. No pupil name."""
-    policy, find = context.policy, context.directory.find
+    school, find = context.school_of(visit), context.directory.find
+    policy = school.policy
     zone = policy.zone
     lead = find(visit.lead_id)
     who = lead.name if lead else visit.lead_id
     address = address_line(visit.address, visit.postcode)
     if alert.key == "incident":
         day = visit.starts_at.astimezone(zone).strftime("%d %b %Y") if visit.starts_at else "?"
-        return render(context, "incident", visit=visit, who=who, day=day, address=address, link=context.link(visit.id))
+        return render(context, "incident", school=school, visit=visit, who=who, day=day, address=address,
+                      link=context.link(visit.id))
     raiser = find(alert.raised_by) if alert.raised_by else None
 
     def hour(moment: datetime | None) -> str:
@@ -188,7 +198,7 @@ def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email
     # The words people read count from the expected return; the escalation counts from the end of the grace.
     overdue = words.minutes_past_return(visit.expected_return, now) if safety.is_overdue(visit, policy, now) else 0
     return render(
-        context, "alert", visit=visit, kind=_kind(alert), who=who, lead=lead, address=address,
+        context, "alert", school=school, visit=visit, kind=_kind(alert), who=who, lead=lead, address=address,
         second=find(visit.second_staff_id) if visit.second_staff_id else None,
         contact=find(visit.contact_id) if visit.contact_id else None,
         raiser=raiser.name if raiser else alert.raised_by,
@@ -221,7 +231,7 @@ def record_run(session: Session, name: str, now: datetime, summary: str) -> None
 def sweep(session: Session, context: Context, now: datetime) -> Result:
     """One run of the escalation job."""
     result = Result()
-    raise_due(session, context.policy, now, result)
+    raise_due(session, context, now, result)
     result.add(deliver(session, context, now))
     with unit_of_work(session):
         record_run(session, "escalate", now, str(result))

@@ -109,7 +109,7 @@ def mail_context() -> mail.Context:
     """Policy, directory, mail, links and email templates, from the app's config; works in a command too."""
     st = get_state()
     return mail.mail_context(current_app.config, policy=st.policy, directory=st.directory, link=visit_link,
-                             templates=current_app.jinja_env.get_template)
+                             templates=current_app.jinja_env.get_template, schools=st.schools)
 
 
 def send_notices() -> None:
