@@ -27,20 +27,6 @@ from .test_feed import new_link
 UTC = timezone.utc
 
 
-@pytest.fixture
-def serialised(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The visit ids of every event the feed serialises (as opposed to taking from the cache)."""
-    made: list[int] = []
-    real = ical.serialise_event
-
-    def counting(event: ical.FeedEvent, **options: Any) -> bytes:
-        made.append(event.visit_id)
-        return real(event, **options)
-
-    monkeypatch.setattr(ical, "serialise_event", counting)
-    return made
-
-
 def fetch(client: FlaskClient, url: str) -> bytes:
     response = client.get(url)
     assert response.status_code == 200
