@@ -108,7 +108,7 @@ def test_conditional_get_answers_304_without_building(
     def refuse(*_args: Any, **_kwargs: Any) -> bytes:
         raise AssertionError("the feed was rebuilt for a 304")
 
-    monkeypatch.setattr(feed_views, "build_feed", refuse)
+    monkeypatch.setattr(feed_views, "feed_bytes", refuse)
     not_changed = client.get(url, headers={"If-None-Match": etag})
     assert not_changed.status_code == 304 and not_changed.data == b"" and not_changed.headers["ETag"] == etag
     assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304

@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..clock import midnight
@@ -22,9 +23,9 @@ from ..models import ChangeMarker, FeedToken, UTCDateTime, Visit
 from ..people import Directory, Person
 from ..plans import workflow
 from ..policy import Policy
-from ..safety import rules as safety
+from . import rows
 from .cache import EventCache
-from .ical import FeedEvent, Staff, build_feed
+from .ical import FeedEvent, Staff, build_keyed_feed
 
 ALL, OWN = "all", "own"
 
@@ -169,10 +170,9 @@ UNSHOWN = (Visit.pupil, Visit.pupil_key, Visit.pupil_ref, Visit.purpose, Visit.a
            Visit.extension_reason, Visit.form_token)
 
 
-def visits_in_window(
-    session: Session, *, now: datetime, window: Window, person_id: str | None = None
-) -> list[Visit]:
-    """Visits a feed shows: not drafts, starting inside the window, recently cancelled ones kept."""
+def in_window(*, now: datetime, window: Window, person_id: str | None = None) -> Select[tuple[Visit]]:
+    """The visits a feed shows, in its order: not drafts, starting inside the window, recently cancelled
+    ones kept (every visit, or those ``person_id`` leads, goes with or is the contact for)."""
     gone = now - timedelta(days=window.cancelled_days)
     query = select(Visit).where(
         Visit.state != workflow.DRAFT,
@@ -188,8 +188,15 @@ def visits_in_window(
         query = query.where(
             or_(Visit.lead_id == person_id, Visit.second_staff_id == person_id, Visit.contact_id == person_id)
         )
+    return query.order_by(Visit.starts_at, Visit.id)
+
+
+def visits_in_window(
+    session: Session, *, now: datetime, window: Window, person_id: str | None = None
+) -> list[Visit]:
+    """Visits a feed shows (:func:`in_window`), without the columns no calendar shows."""
     unshown = [defer(column, raiseload=True) for column in UNSHOWN]
-    return list(session.scalars(query.options(*unshown).order_by(Visit.starts_at, Visit.id)))
+    return list(session.scalars(in_window(now=now, window=window, person_id=person_id).options(*unshown)))
 
 
 class Finds(Protocol):
@@ -211,7 +218,7 @@ class _OncePerFeed:
 
 
 def feed_event(
-    visit: Visit, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime
+    visit: Visit | SimpleNamespace, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime
 ) -> FeedEvent:
     """What a calendar shows of ``visit``: initials, never the pupil's name."""
 
@@ -240,8 +247,7 @@ def feed_event(
         authorised_by=(staff(visit.authorised_by) or Staff("")).name,
         risk_flags=tuple(item.title for item in policy.risk_factors if item.id in visit.risk_factors),
         url=link(visit.id),
-        overdue_since=safety.overdue_from(visit, policy)
-        if visit.state == safety.CHECKED_OUT and safety.is_overdue(visit, policy, now) else None,
+        overdue_since=rows.overdue_since(visit, policy, now),
     )
 
 
@@ -249,15 +255,17 @@ def feed_bytes(
     session: Session, *, policy: Policy, directory: Directory, config: Mapping[str, Any], link: Callable[[int], str],
     now: datetime, window: Window, person_id: str | None, cache: EventCache | None = None,
 ) -> bytes:
-    """The feed for every visit (``person_id`` None) or one person's, as the config asks; events whose
-    bytes ``cache`` holds are not serialised again."""
+    """The feed for every visit (``person_id`` None) or one person's, as the config asks. With ``cache``,
+    only the events whose keys (:mod:`.rows`) it lacks are built and serialised."""
     # The window is counted from the school's midnight, so the feed holds the same visits all day
     # and its ETag (which carries the date) stays true.
-    visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, person_id=person_id)
+    query = in_window(now=midnight(now, policy.zone), window=window, person_id=person_id)
+    found = session.execute(query.with_only_columns(*rows.COLUMNS)).all()
     people = _OncePerFeed(directory)
-    events = [feed_event(v, policy=policy, directory=people, link=link, now=now) for v in visits]
-    return build_feed(
-        events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
+    items = rows.keyed(found, policy=policy, people=people, link=link, now=now)
+    return build_keyed_feed(
+        items, make=lambda row: feed_event(rows.loaded(row), policy=policy, directory=people, link=link, now=now),
+        name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
         detail=config["HOME_VISITS_FEED_DETAIL"], cache=cache,
     )

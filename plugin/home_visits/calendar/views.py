@@ -12,7 +12,7 @@ from wtforms import SubmitField
 from ..clock import midnight as school_midnight
 from ..db import unit_of_work
 from ..web.context import current_person, get_session, get_state
-from ..web.links import base_url, public_url, visit_link
+from ..web.links import base_url, public_url, visit_links
 from . import service as feeds
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -87,7 +87,7 @@ def feed(token: str) -> Response:
             # The app's bound, read here because the extension makes the (per-app) state before any request.
             st.event_cache.resize(config["HOME_VISITS_FEED_EVENT_CACHE"])
             body = st.feed_cache[key] = feeds.feed_bytes(
-                get_session(), policy=policy, directory=st.directory, config=config, link=visit_link, now=now,
+                get_session(), policy=policy, directory=st.directory, config=config, link=visit_links(), now=now,
                 window=window, person_id=person_id, cache=st.event_cache)
             while len(st.feed_cache) > FEED_CACHE_SIZE:
                 st.feed_cache.popitem(last=False)
