@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any, Protocol
 
@@ -59,26 +60,39 @@ def words(policy: Policy) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
+class _Named(dict[str | None, tuple[str, str] | None]):
+    """Person id -> (name, phone) as the directory gives them now (``None``: unknown), each asked once."""
+
+    def __init__(self, people: Finds) -> None:
+        super().__init__()
+        self._people = people
+
+    def __missing__(self, person_id: str | None) -> tuple[str, str] | None:
+        found = self._people.find(person_id) if person_id else None
+        self[person_id] = named = (found.name, found.phone) if found else None
+        return named
+
+
+_AT = {column.key: n for n, column in enumerate(COLUMNS)}
+#: What the key needs apart from the whole row, in one call per row (a feed has thousands).
+_PICK = itemgetter(*(_AT[name] for name in ("id", "state", "starts_at", "expected_return", "lead_id",
+                                            "second_staff_id", "contact_id", "authorised_by")))
+
+
 def keyed(
     rows: Sequence[Row[Any]], *, policy: Policy, people: Finds, link: Callable[[int], str], now: datetime
 ) -> list[Keyed[Row[Any]]]:
     """Each row with its key (see the module's notes); ``people`` should answer each id once per feed,
     and the events built from these rows must use the same ``people``, ``policy``, ``link`` and ``now``."""
-    mark = words(policy)
-    known: dict[str | None, tuple[str, str] | None] = {None: None}
-
-    def person(person_id: str | None) -> tuple[str, str] | None:
-        if person_id not in known:
-            found = people.find(person_id) if person_id else None
-            known[person_id] = (found.name, found.phone) if found else None
-        return known[person_id]
-
+    mark, named = words(policy), _Named(people)
     items = []
     for row in rows:
-        key: Hashable = ("row", mark, tuple(row), link(row.id), overdue_since(row, policy, now),
-                         person(row.lead_id), person(row.second_staff_id), person(row.contact_id),
-                         person(row.authorised_by))
-        items.append(Keyed(row.starts_at, row.id, row.expected_return, key, row))
+        values = tuple(row)
+        visit_id, state, starts, ends, lead, second, contact, authorised = _PICK(values)
+        late = overdue_since(row, policy, now) if state == safety.CHECKED_OUT else None
+        key: Hashable = ("row", mark, values, link(visit_id), late,
+                         named[lead], named[second], named[contact], named[authorised])
+        items.append(Keyed(starts, visit_id, ends, key, row))
     return items
 
 

@@ -73,7 +73,7 @@ def visit_links() -> Callable[[int], str]:
     prefix = base_url() + before
 
     def link(visit_id: int) -> str:
-        return f"{prefix}{visit_id:d}{after}"
+        return f"{prefix}{visit_id}{after}"
 
     return link
 
