@@ -3,11 +3,11 @@ one event and joins the rest.
 
 Pure: no Flask, no database. The app keeps one :class:`EventCache` in its state
 (``app.extensions["home_visits"]``), sized by ``HOME_VISITS_FEED_EVENT_CACHE``; :func:`.ical.build_feed`
-takes it as an option. The key is the event's whole content (a :class:`.ical.FeedEvent` compares by
-every field: times, state, overdue mark, names, phones, the link and so its base URL, the policy's
-words) plus what the feed adds (zone, detail level, domain): two equal keys give the same bytes, so a
-cached feed is byte for byte a cold build.
-"""
+and :func:`.ical.build_keyed_feed` take it as an option. A key is what stands for the event's whole
+content: for a built :class:`.ical.FeedEvent`, the event itself (it compares by every field); for a
+feed's row, the key :mod:`.rows` makes before any event is built (the row, the link, the overdue time,
+the directory's names and phones, the policy's words). The feed adds what it adds to an event (zone,
+detail level, domain): two equal keys give the same bytes, so a cached feed is byte for byte a cold build."""
 
 from __future__ import annotations
 

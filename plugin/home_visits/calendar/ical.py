@@ -1,7 +1,9 @@
 """Visits -> iCalendar bytes: small pure functions, no Flask, no database.
 
-The views and the ``publish`` command pick the visits in the feed's window (``feeds.py``), turn them
-into :class:`FeedEvent` values and call :func:`build_feed`; identical events give identical bytes.
+The views and the ``publish`` command pick the visits in the feed's window (``service.py``), key each
+row (``rows.py``) and call :func:`build_keyed_feed`, which turns into :class:`FeedEvent` values only the
+rows whose bytes the cache lacks; :func:`build_feed` takes events already built. Identical events give
+identical bytes.
 """
 
 from __future__ import annotations
@@ -272,8 +274,8 @@ def build_keyed_feed(
     detail: Detail = "full",
     cache: EventCache | None = None,
 ) -> bytes:
-    """:func:`build_feed` for events known first by their keys: ``make`` builds an event only when
-    ``cache`` lacks its bytes, so an unchanged event costs a look-up, not a build."""
+    """:func:`build_feed` for events known first by their keys: ``make`` builds an event (and it is
+    checked) only when ``cache`` lacks its bytes, so an unchanged event costs a look-up, not a build."""
     if detail not in ("full", "limited"):
         raise ValueError(f"detail must be 'full' or 'limited', not {detail!r}")
     interval = vDuration.from_ical(refresh)
@@ -309,17 +311,20 @@ def build_keyed_feed(
     # bytes, not 20,000 component trees, in memory, and a cache can hand back an unchanged event's bytes.
     # Its key is the item's plus what the feed adds to an event: the zone, and whether its times are
     # written in it, the detail level, the domain.
+    # An event that comes from the cache was checked when it was made.
     adds = (timezone, tz is not None, detail, domain)
-    parts = cache.get_many([(item.key, adds) for item in ordered]) if cache is not None else [None] * len(ordered)
-    for n, part in enumerate(parts):
+    found = cache.get_many([(item.key, adds) for item in ordered]) if cache is not None else [None] * len(ordered)
+    parts = []
+    for item, part in zip(ordered, found, strict=True):
         if part is None:
-            event = make(ordered[n].source)
+            event = make(item.source)
             _check(event)
-            parts[n] = part = serialise_event(event, tz=tz, timezone=timezone, domain=domain, detail=detail)
+            part = serialise_event(event, tz=tz, timezone=timezone, domain=domain, detail=detail)
             if cache is not None:
-                cache.put((ordered[n].key, adds), part)
+                cache.put((item.key, adds), part)
+        parts.append(part)
     head, end = cal.to_ical(sorted=False).rsplit(b"END:VCALENDAR", 1)
-    return b"".join([head, *parts, b"END:VCALENDAR", end])  # type: ignore[list-item]
+    return b"".join([head, *parts, b"END:VCALENDAR", end])
 
 
 def _check(event: FeedEvent) -> None:
