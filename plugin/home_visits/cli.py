@@ -27,7 +27,7 @@ from .reports import retention, subject_access
 from .safety.sweep import record_run, sweep
 from .state import state
 from .web import links
-from .web.links import visit_link
+from .web.links import visit_link, visit_links
 
 
 def _warn_about_links() -> None:
@@ -100,7 +100,7 @@ def publish(out: str, scope: str, user_id: str | None, school_id: str | None, tr
     with st.sessions() as session:
         body = feed_bytes(session, schools=st.schools, scope=scope_of(user_id if scope == "user" else None,
                           schools if scope == "all" else (), schools), directory=st.directory, config=config,
-                          link=visit_link, now=st.clock(), window=window_from_config(config))
+                          link=visit_links(), now=st.clock(), window=window_from_config(config))
     target = Path(out)
     files.make_folder(target.parent, mode=config["HOME_VISITS_DIRECTORY_MODE"])
     files.write(target, body, mode=config["HOME_VISITS_FILE_MODE"])

@@ -16,6 +16,7 @@ from home_visits.extension import state
 from home_visits.models import FeedToken
 
 from ..trust import make_trust_app, signed_in, visit_factory
+from .test_event_cache import cold, fetch
 from .test_feed import new_link
 
 
@@ -180,3 +181,19 @@ def test_each_visit_goes_overdue_by_its_own_schools_grace_and_the_feed_changes_t
     assert south_late.status_code == 200 and overdue(south_late.data) == {v["north"], v["south"]}
     since = client.get(url, headers={"If-Modified-Since": north_late.headers["Last-Modified"]})
     assert since.status_code == 200
+
+
+def test_a_trust_feed_after_a_change_is_what_a_cold_build_says_prefixes_and_each_schools_grace_included(
+        trust: Any) -> None:
+    """The event cache keys each event by its school's words, grace and prefix: the same visit in a
+    one-school feed (no prefix) and in the trust's (prefixed) never share bytes, and a feed rebuilt
+    after one change is byte for byte a cold build."""
+    app, v = trust
+    tom, noor = signed_in(app, "tom"), signed_in(app, "noor")
+    tom_url, noor_url = new_link(tom), new_link(noor)
+    assert fetch(noor, noor_url) and fetch(tom, tom_url)  # both feeds' events now cached
+    visit_factory(app)("south")  # a change: every feed is built again, from the cache
+    for client, url in ((tom, tom_url), (noor, noor_url)):
+        assert fetch(client, url) == cold(app, client, url)
+    assert events(fetch(noor, noor_url))[v["north"]].startswith("Home visit: ")
+    assert events(fetch(tom, tom_url))[v["north"]].startswith("North: Home visit: ")

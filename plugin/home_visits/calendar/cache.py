@@ -3,16 +3,16 @@ one event and joins the rest.
 
 Pure: no Flask, no database. The app keeps one :class:`EventCache` in its state
 (``app.extensions["home_visits"]``), sized by ``HOME_VISITS_FEED_EVENT_CACHE``; :func:`.ical.build_feed`
-takes it as an option. The key is the event's whole content (a :class:`.ical.FeedEvent` compares by
-every field: times, state, overdue mark, names, phones, the link and so its base URL, the policy's
-words) plus what the feed adds (zone, detail level, domain): two equal keys give the same bytes, so a
-cached feed is byte for byte a cold build.
-"""
+and :func:`.ical.build_keyed_feed` take it as an option. A key is what stands for the event's whole
+content: for a built :class:`.ical.FeedEvent`, the event itself (it compares by every field); for a
+feed's row, the key :mod:`.rows` makes before any event is built (the row, the link, the overdue time,
+the directory's names and phones, the policy's words). The feed adds what it adds to an event (zone,
+detail level, domain): two equal keys give the same bytes, so a cached feed is byte for byte a cold build."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from threading import Lock
 
 from ..config import HOME_VISITS_FEED_EVENT_CACHE
@@ -54,6 +54,21 @@ class EventCache:
                 return found
         except TypeError:
             return None
+
+    def get_many(self, keys: Sequence[Hashable]) -> list[bytes | None]:
+        """:meth:`get` for each of ``keys`` in turn, under one lock (a feed asks for thousands at once)."""
+        found: list[bytes | None] = []
+        with self._lock:
+            items = self._items
+            for key in keys:
+                try:
+                    value = items.get(key)
+                except TypeError:
+                    value = None
+                if value is not None:
+                    items.move_to_end(key)
+                found.append(value)
+        return found
 
     def put(self, key: Hashable, value: bytes) -> None:
         """Keep ``value`` for ``key`` as the most recently used, dropping the least recently used

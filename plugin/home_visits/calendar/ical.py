@@ -1,22 +1,26 @@
 """Visits -> iCalendar bytes: small pure functions, no Flask, no database.
 
-The views and the ``publish`` command pick the visits in the feed's window (``feeds.py``), turn them
-into :class:`FeedEvent` values and call :func:`build_feed`; identical events give identical bytes.
+The views and the ``publish`` command pick the visits in the feed's window (``service.py``), key each
+row (``rows.py``) and call :func:`build_keyed_feed`, which turns into :class:`FeedEvent` values only the
+rows whose bytes the cache lacks; :func:`build_feed` takes events already built. Identical events give
+identical bytes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from functools import lru_cache
-from typing import Literal
+from typing import Generic, Literal, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vDuration, vText
 
 from .cache import EventCache
+
+S = TypeVar("S")
 
 #: How much a feed's DESCRIPTION says: ``full`` (phones, contact, risk flags) or ``limited``.
 Detail = Literal["full", "limited"]
@@ -228,6 +232,17 @@ def serialise_event(event: FeedEvent, *, tz: ZoneInfo | None, timezone: str, dom
     return vevent.to_ical(sorted=False)
 
 
+class Keyed(NamedTuple, Generic[S]):
+    """An event not built yet: where it goes in the feed, a key that stands for everything it shows
+    (equal keys must mean equal events: the caller's promise), and what ``make`` builds it from."""
+
+    starts_at: datetime
+    visit_id: int
+    ends_at: datetime
+    key: Hashable
+    source: S
+
+
 def build_feed(
     events: Iterable[FeedEvent],
     *,
@@ -242,18 +257,35 @@ def build_feed(
     VEVENT per event, by start then id; an event whose bytes ``cache`` holds is not serialised again
     (the bytes are the same either way). ``ValueError`` for a
     draft or unknown state, naive times or a bad ``refresh``; ``ZoneInfoNotFoundError`` for an unknown zone."""
+    events = list(events)
+    for event in events:
+        _check(event)
+    # The key is the event's whole content and the zone of DTSTAMP (equal instants in two zones
+    # compare equal but write differently): equal keys, equal bytes.
+    keyed = [Keyed(e.starts_at, e.visit_id, e.ends_at, (e, e.updated_at.tzinfo), e) for e in events]
+    return build_keyed_feed(keyed, make=_same, name=name, timezone=timezone, domain=domain, refresh=refresh,
+                            detail=detail, cache=cache)
+
+
+def build_keyed_feed(
+    items: Iterable[Keyed[S]],
+    *,
+    make: Callable[[S], FeedEvent],
+    name: str,
+    timezone: str,
+    domain: str,
+    refresh: str = "PT1H",
+    detail: Detail = "full",
+    cache: EventCache | None = None,
+) -> bytes:
+    """:func:`build_feed` for events known first by their keys: ``make`` builds an event (and it is
+    checked) only when ``cache`` lacks its bytes, so an unchanged event costs a look-up, not a build."""
     if detail not in ("full", "limited"):
         raise ValueError(f"detail must be 'full' or 'limited', not {detail!r}")
     interval = vDuration.from_ical(refresh)
     if not isinstance(interval, timedelta) or interval <= timedelta(0):
         raise ValueError(f"refresh must be a positive ISO 8601 duration such as PT1H, not {refresh!r}")
-    events = list(events)
-    for event in events:
-        if event.state not in STATES:
-            raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
-        if None in (when.tzinfo for when in (event.starts_at, event.ends_at, event.updated_at)):
-            raise ValueError(f"visit {event.visit_id}: FeedEvent times must be timezone-aware")
-    ordered = sorted(events, key=lambda event: (event.starts_at, event.visit_id))
+    ordered = sorted(items, key=lambda item: (item.starts_at, item.visit_id))
 
     cal = Calendar()
     for prop, value in (("prodid", PRODID), ("version", "2.0"), ("calscale", "GREGORIAN")):
@@ -273,7 +305,7 @@ def build_feed(
 
     zone = ZoneInfo(timezone)  # an unknown zone fails here, even in an empty feed
     # Rules that hold from the year before the first visit to the year after the last; none: times in UTC.
-    years = (ordered[0].starts_at.year - 1, max(event.ends_at for event in ordered).year + 1) if ordered else ()
+    years = (ordered[0].starts_at.year - 1, max(item.ends_at for item in ordered).year + 1) if ordered else ()
     rules = observances(timezone, *years) if years else None
     if rules:
         cal.add_component(vtimezone(timezone, rules))
@@ -281,17 +313,30 @@ def build_feed(
 
     # Each event is serialised on its own and the bytes joined at the end: a 20,000-visit feed then holds
     # bytes, not 20,000 component trees, in memory, and a cache can hand back an unchanged event's bytes.
-    # The key is the event's whole content plus what the feed adds to it (the zone, and whether its
-    # times are written in it, the detail level, the domain), and the zone of DTSTAMP (equal instants
-    # in two zones compare equal but write differently): equal keys, equal bytes.
+    # Its key is the item's plus what the feed adds to an event: the zone, and whether its times are
+    # written in it, the detail level, the domain.
+    # An event that comes from the cache was checked when it was made.
+    adds = (timezone, tz is not None, detail, domain)
+    found = cache.get_many([(item.key, adds) for item in ordered]) if cache is not None else [None] * len(ordered)
     parts = []
-    for event in ordered:
-        key = (event, event.updated_at.tzinfo, timezone, tz is not None, detail, domain)
-        part = cache.get(key) if cache is not None else None
+    for item, part in zip(ordered, found, strict=True):
         if part is None:
+            event = make(item.source)
+            _check(event)
             part = serialise_event(event, tz=tz, timezone=timezone, domain=domain, detail=detail)
             if cache is not None:
-                cache.put(key, part)
+                cache.put((item.key, adds), part)
         parts.append(part)
     head, end = cal.to_ical(sorted=False).rsplit(b"END:VCALENDAR", 1)
     return b"".join([head, *parts, b"END:VCALENDAR", end])
+
+
+def _check(event: FeedEvent) -> None:
+    if event.state not in STATES:
+        raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
+    if None in (when.tzinfo for when in (event.starts_at, event.ends_at, event.updated_at)):
+        raise ValueError(f"visit {event.visit_id}: FeedEvent times must be timezone-aware")
+
+
+def _same(event: FeedEvent) -> FeedEvent:
+    return event

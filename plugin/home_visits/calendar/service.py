@@ -13,9 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, case, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from ..clock import midnight
@@ -23,10 +24,10 @@ from ..models import ChangeMarker, FeedToken, UTCDateTime, Visit
 from ..people import Directory, Person
 from ..plans import workflow
 from ..policy import Policy
-from ..safety import rules as safety
 from ..schools import Schools
+from . import rows
 from .cache import EventCache
-from .ical import FeedEvent, Staff, build_feed
+from .ical import FeedEvent, Staff, build_keyed_feed
 
 #: What a token records of its feed: every visit (of every school), the person's own, or some schools' visits.
 ALL, OWN, SOME = "all", "own", "some"
@@ -227,11 +228,10 @@ UNSHOWN = (Visit.pupil, Visit.pupil_key, Visit.pupil_ref, Visit.purpose, Visit.a
            Visit.extension_reason, Visit.form_token)
 
 
-def visits_in_window(
-    session: Session, *, now: datetime, window: Window, person_id: str | None = None, scope: Scope | None = None
-) -> list[Visit]:
-    """Visits a feed shows: not drafts, starting inside the window, recently cancelled ones kept; those of
-    ``scope`` (``None``: every visit, or ``person_id``'s)."""
+def in_window(*, now: datetime, window: Window, person_id: str | None = None,
+              scope: Scope | None = None) -> Select[tuple[Visit]]:
+    """The visits a feed shows, in its order: not drafts, starting inside the window, recently cancelled
+    ones kept; those of ``scope`` (``None``: every visit, or those ``person_id`` takes part in)."""
     gone = now - timedelta(days=window.cancelled_days)
     query = select(Visit).where(
         Visit.state != workflow.DRAFT,
@@ -247,8 +247,15 @@ def visits_in_window(
         query = query.where(scope.condition())
     elif person_id is not None:
         query = query.where(_takes_part(person_id))
+    return query.order_by(Visit.starts_at, Visit.id)
+
+
+def visits_in_window(
+    session: Session, *, now: datetime, window: Window, person_id: str | None = None, scope: Scope | None = None
+) -> list[Visit]:
+    """Visits a feed shows (:func:`in_window`), without the columns no calendar shows."""
     unshown = [defer(column, raiseload=True) for column in UNSHOWN]
-    return list(session.scalars(query.options(*unshown).order_by(Visit.starts_at, Visit.id)))
+    return list(session.scalars(in_window(now=now, window=window, person_id=person_id).options(*unshown)))
 
 
 class Finds(Protocol):
@@ -270,7 +277,8 @@ class _OncePerFeed:
 
 
 def feed_event(
-    visit: Visit, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime, school: str = ""
+    visit: Visit | SimpleNamespace, *, policy: Policy, directory: Finds, link: Callable[[int], str], now: datetime,
+    school: str = "",
 ) -> FeedEvent:
     """What a calendar shows of ``visit``: initials, never the pupil's name; ``school`` (its short name)
     before the title when the feed holds more than one school."""
@@ -300,8 +308,7 @@ def feed_event(
         authorised_by=(staff(visit.authorised_by) or Staff("")).name,
         risk_flags=tuple(item.title for item in policy.risk_factors if item.id in visit.risk_factors),
         url=link(visit.id),
-        overdue_since=safety.overdue_from(visit, policy)
-        if visit.state == safety.CHECKED_OUT and safety.is_overdue(visit, policy, now) else None,
+        overdue_since=rows.overdue_since(visit, policy, now),
         school=school,
     )
 
@@ -310,19 +317,25 @@ def feed_bytes(
     session: Session, *, schools: Schools, scope: Scope, directory: Directory, config: Mapping[str, Any],
     link: Callable[[int], str], now: datetime, window: Window, cache: EventCache | None = None,
 ) -> bytes:
-    """The feed of ``scope``'s visits, as the config asks, each by its school's policy; events whose
-    bytes ``cache`` holds are not serialised again."""
+    """The feed of ``scope``'s visits, as the config asks, each by its school's policy. With ``cache``, only
+    the events whose keys (:mod:`.rows`) it lacks are built and serialised."""
     policy = schools.trust_policy
     # The window is counted from the school's midnight, so the feed holds the same visits all day
     # and its ETag (which carries the date) stays true.
-    visits = visits_in_window(session, now=midnight(now, policy.zone), window=window, scope=scope)
+    query = in_window(now=midnight(now, policy.zone), window=window, scope=scope)
+    found = session.connection().execute(query.with_only_columns(*rows.COLUMNS)).all()  # plain rows, no ORM
     people = _OncePerFeed(directory)
     # Titles say the school when the feed holds more than one (one school's feed is as it always was).
-    named = len(scope.everything | {visit.school_id for visit in visits}) > 1
-    events = [feed_event(v, policy=schools.policy(v.school_id), directory=people, link=link, now=now,
-                         school=schools.of(v.school_id).short if named else "") for v in visits]
-    return build_feed(
-        events, name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
+    named = len(scope.everything | {row.school_id for row in found}) > 1
+
+    def prefix(school: str) -> str:
+        return schools.of(school).short if named else ""
+
+    items = rows.keyed(found, policy_of=schools.policy, prefix_of=prefix, people=people, link=link, now=now)
+    return build_keyed_feed(
+        items, make=lambda row: feed_event(rows.loaded(row), policy=schools.policy(row.school_id), directory=people,
+                                           link=link, now=now, school=prefix(row.school_id)),
+        name=config["HOME_VISITS_FEED_NAME"], timezone=policy.school.timezone,
         domain=config["HOME_VISITS_DOMAIN"], refresh=config["HOME_VISITS_FEED_REFRESH"],
         detail=config["HOME_VISITS_FEED_DETAIL"], cache=cache,
     )

@@ -14,7 +14,7 @@ from ..db import unit_of_work
 from ..people import Person
 from ..plans import workflow
 from ..web.context import current_person, get_session, get_state, schools_where
-from ..web.links import base_url, public_url, visit_link
+from ..web.links import base_url, public_url, visit_links
 from . import service as feeds
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -102,7 +102,7 @@ def feed(token: str) -> Response:
             st.event_cache.resize(config["HOME_VISITS_FEED_EVENT_CACHE"])
             body = st.feed_cache[key] = feeds.feed_bytes(
                 get_session(), schools=st.schools, scope=scope, directory=st.directory, config=config,
-                link=visit_link, now=now, window=window, cache=st.event_cache)
+                link=visit_links(), now=now, window=window, cache=st.event_cache)
             while len(st.feed_cache) > FEED_CACHE_SIZE:
                 st.feed_cache.popitem(last=False)
         response = Response(body, headers=headers)

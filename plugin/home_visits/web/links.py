@@ -8,6 +8,7 @@ to trust (``TRUSTED_HOSTS``) or the app runs in debug mode; otherwise links poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
@@ -54,6 +55,27 @@ def public_url(endpoint: str, **values: Any) -> str:
 def visit_link(visit_id: int) -> str:
     """The visit's page at the portal's public address (for emails and calendars)."""
     return public_url("home_visits.visit", visit_id=visit_id)
+
+
+#: The id a link is first built with, then replaced: ten digits, the most a visit id has.
+_MARK = 7318250946
+
+
+def visit_links() -> Callable[[int], str]:
+    """:func:`visit_link` for many visits (a feed's thousands): the URL map builds one link, and each id
+    then takes the place of the one it was built with. Every link is exactly what :func:`visit_link`
+    gives; should the built path not hold the id once (a converter that writes ids otherwise), each
+    link is built in full."""
+    path = current_app.url_map.bind("localhost").build("home_visits.visit", {"visit_id": _MARK})
+    if path.count(str(_MARK)) != 1:
+        return visit_link
+    before, _, after = path.partition(str(_MARK))
+    prefix = base_url() + before
+
+    def link(visit_id: int) -> str:
+        return f"{prefix}{visit_id}{after}"
+
+    return link
 
 
 def warn_if_unset(app: Flask) -> None:
