@@ -6,6 +6,7 @@ Like ``tests.conftest.make_app``, but with many staff (visits spread over them) 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,17 @@ BARE_304, BARE_200 = "/bench/bare-304", "/bench/bare-200"
 BARE_ETAG = "0123456789abcdef0123456789abcdef"
 
 
-def make_host(instance: Path, *, now: datetime = NOW, **config: Any) -> Flask:
-    """The host portal on ``instance`` (the plugin migrates its SQLite file there on start)."""
+def make_host(instance: Path, *, now: datetime = NOW, users: Mapping[str, User] | None = None,
+              **config: Any) -> Flask:
+    """The host portal on ``instance`` (the plugin migrates its SQLite file there on start); ``users``:
+    the host's people (:data:`USERS` when not given)."""
+    users = USERS if users is None else users
     app = Flask("benchmark_host", instance_path=str(instance), root_path=str(instance))
     app.config.update(SECRET_KEY="benchmark", WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=None,
                       HOME_VISITS_PUBLIC_URL="https://portal.school.example")
     app.config.update(config)
-    LoginManager(app).user_loader(USERS.get)
-    HomeVisits(app, users=USERS.values)
+    LoginManager(app).user_loader(users.get)
+    HomeVisits(app, users=users.values)
     state(app).clock = lambda: now
     #: The bytes the bare 200 route returns; the benchmark puts the plugin's own feed here.
     app.config["BENCH_FEED_BYTES"] = b""

@@ -1,6 +1,6 @@
 """The "who is out" dashboard in a trust: each school's office sees only its school's visits, alarms and
 alerts, each visit's status follows its own school's grace, and whoever oversees more than one school sees
-one page grouped by school, with each school's counts at the top."""
+one page of each school's counts and every open alarm, each school's name opening its own page."""
 
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ def _out(app: Flask, school: str, address: str) -> Visit:
         return stored
 
 
-def _section(page: str, school: str) -> str:
-    """The part of the trust dashboard under ``school``'s heading."""
-    found = re.search(rf'<section[^>]*id="hv-school-{school}".*?</section>', page, re.S)
-    assert found, f"no section for {school}"
-    return found.group(0)
+def _section(app: Flask, who: str, school: str) -> str:
+    """``school``'s own dashboard, as ``who`` opens it from the trust's page."""
+    client = signed_in(app, who)
+    trust = client.get("/home-visits/dashboard").get_data(as_text=True)
+    assert f'href="/home-visits/dashboard?school={school}"' in trust
+    return client.get(f"/home-visits/dashboard?school={school}").get_data(as_text=True)
 
 
 def test_each_office_sees_only_its_school_and_each_visit_is_late_by_its_own_school(trust: Flask) -> None:
@@ -63,20 +64,25 @@ def test_each_office_sees_only_its_school_and_each_visit_is_late_by_its_own_scho
     assert signed_in(trust, "nina").get("/home-visits/dashboard").status_code == 403
 
 
-def test_the_trust_dashboard_is_grouped_by_school_with_counts_first(trust: Flask) -> None:
+def test_the_trust_dashboard_counts_each_school_and_opens_each_schools_own_page(trust: Flask) -> None:
     _out(trust, "north", "1 Northmark Road")
     _out(trust, "south", "2 Southmark Road")
     state(trust).clock.now = LATE  # type: ignore[attr-defined]
     response = signed_in(trust, "tom").get("/home-visits/dashboard")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
-    counts = page[:page.index('id="hv-school-north"')]
-    assert re.search(r"North Primary</a></th>\s*<td>0</td>\s*<td>1</td>\s*<td>0</td>\s*<td>0</td>", counts)
-    assert re.search(r"South Academy</a></th>\s*<td>0</td>\s*<td>0</td>\s*<td>0</td>\s*<td>1</td>", counts)
-    north, south = _section(page, "north"), _section(page, "south")
+    assert response.status_code == 200 and "Northmark" not in page and "Southmark" not in page
+    def counts(*numbers: int) -> str:
+        return r"</a></th>\s*" + r"\s*".join(f"<td>{n}</td>" for n in numbers)
+
+    assert re.search("North Primary" + counts(0, 1, 0, 0, 0, 0), page)  # 1 overdue by north's 10 minutes
+    assert re.search("South Academy" + counts(0, 0, 0, 1, 0, 0), page)  # out, within south's 30
+    assert page.index("North Primary") < page.index("South Academy")
+    north, south = _section(trust, "tom", "north"), _section(trust, "tom", "south")
     assert "Northmark" in north and "Southmark" not in north and "Overdue (1)" in north and "Out now (0)" in north
     assert "Southmark" in south and "Northmark" not in south and "Overdue (0)" in south and "Out now (1)" in south
-    assert page.index('id="hv-school-north"') < page.index('id="hv-school-south"')
+    assert "Back to every school" in north
+    assert signed_in(trust, "nell").get("/home-visits/dashboard?school=south").status_code == 404
+    assert signed_in(trust, "tom").get("/home-visits/dashboard?school=west").status_code == 404
 
 
 def test_an_alarm_shows_only_on_its_own_school_dashboard(trust: Flask) -> None:
@@ -92,7 +98,8 @@ def test_an_alarm_shows_only_on_its_own_school_dashboard(trust: Flask) -> None:
     sue = signed_in(trust, "sue").get("/home-visits/dashboard").get_data(as_text=True)
     assert "Open alarms (1)" in sue
     tom = signed_in(trust, "tom").get("/home-visits/dashboard").get_data(as_text=True)
-    assert "Open alarms (1)" in _section(tom, "south") and "Open alarms" not in _section(tom, "north")
+    assert "Open alarms (1)" in tom and "South, visit" in tom and "Southmark" in tom  # every alarm, in full
+    assert "Open alarms (1)" in _section(trust, "tom", "south") and "Open alarms" not in _section(trust, "tom", "north")
 
 
 def test_someone_with_the_office_at_two_schools_sees_both(tmp_path: Path) -> None:
@@ -104,7 +111,7 @@ def test_someone_with_the_office_at_two_schools_sees_both(tmp_path: Path) -> Non
         app = make_trust_app(tmp_path / "instance")
         _out(app, "south", "2 Southmark Road")
         page = signed_in(app, "olly").get("/home-visits/dashboard").get_data(as_text=True)
-        assert 'id="hv-school-north"' in page and "Southmark" in _section(page, "south")
+        assert "North Primary" in page and "Southmark" in _section(app, "olly", "south")
         state(app).engine.dispose()
     finally:
         TRUST_USERS.pop("olly")

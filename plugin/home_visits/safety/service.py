@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
@@ -170,6 +170,27 @@ def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
     return dashboards(session, now, {"": policy}, every_school=True)[""]
 
 
+def _shown(now: datetime, policies: Mapping[str, Policy], *, one: bool) -> ColumnElement[bool]:
+    """The visits a dashboard lists: watched, or today's (by each school's own day) not yet out.
+    ``one``: every visit is the one school's (no school filter)."""
+    by_zone: dict[str, list[str]] = {}
+    for school, policy in policies.items():
+        by_zone.setdefault(policy.school.timezone, []).append(school)
+    today = []
+    for schools in by_zone.values():
+        start = safety.local_moment(now, time(0), policies[schools[0]])
+        day = Visit.starts_at.between(start, start + timedelta(days=1))
+        today.append(day if one else and_(Visit.school_id.in_(schools), day))
+    return or_(watching(now), and_(or_(*today), Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED,
+                                                                 workflow.RETURNED])))
+
+
+def _open_alarms(policies: Mapping[str, Policy], *, every_school: bool) -> Select[tuple[Alert, Visit]]:
+    alarms = (select(Alert, Visit).join(Visit, Visit.id == Alert.visit_id)
+              .where(Alert.raised_by != "", Alert.handled_at.is_(None)).order_by(Alert.id))
+    return alarms if every_school else alarms.where(Visit.school_id.in_(list(policies)))
+
+
 def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], *,
                every_school: bool = False) -> dict[str, Dashboard]:
     """Each school's dashboard at ``now``, by school id in the order of ``policies`` (school id -> its
@@ -184,18 +205,7 @@ def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], 
     def board_of(visit: Visit) -> Dashboard | None:
         return boards[only] if only is not None else boards.get(visit.school_id)
 
-    by_zone: dict[str, list[str]] = {}
-    for school, policy in policies.items():
-        by_zone.setdefault(policy.school.timezone, []).append(school)
-    today = []
-    for schools in by_zone.values():
-        start = safety.local_moment(now, time(0), policies[schools[0]])
-        day = Visit.starts_at.between(start, start + timedelta(days=1))
-        today.append(day if only is not None else and_(Visit.school_id.in_(schools), day))
-    query = select(Visit).where(
-        or_(watching(now), and_(or_(*today), Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED,
-                                                              workflow.RETURNED])))
-    )
+    query = select(Visit).where(_shown(now, policies, one=only is not None))
     if not every_school:
         query = query.where(Visit.school_id.in_(list(policies)))
     sweep = session.get(JobRun, "escalate")
@@ -214,13 +224,59 @@ def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], 
     alerts = {visit_id: board for board in boards.values() for visit_id in board.alerts}
     for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(watched_ids)).order_by(Alert.id)):
         alerts[alert.visit_id].alerts[alert.visit_id].append(alert)
-    alarms = (select(Alert, Visit).join(Visit, Visit.id == Alert.visit_id)
-              .where(Alert.raised_by != "", Alert.handled_at.is_(None)).order_by(Alert.id))
-    if not every_school:
-        alarms = alarms.where(Visit.school_id.in_(list(policies)))
-    for alarm, visit in session.execute(alarms).all():
+    for alarm, visit in session.execute(_open_alarms(policies, every_school=every_school)).all():
         if (board := board_of(visit)) is not None:
             board.alarms.append((alarm, visit))
     for board in boards.values():
         board.last_sweep = sweep
     return boards
+
+
+@dataclass
+class Counts:
+    """One school's line on the trust's dashboard: how many visits are in each of its sections."""
+
+    alarms: int = 0
+    overdue: int = 0
+    missed: int = 0
+    out: int = 0
+    later: int = 0
+    unreadable: int = 0
+
+
+@dataclass
+class Overview:
+    """The trust's dashboard: each school's :class:`Counts` (in the order asked), every open alarm in full
+    (each is someone asking for help now), and the last sweep. A school's own lists are its dashboard."""
+
+    counts: dict[str, Counts]
+    alarms: list[tuple[Alert, Visit]]
+    last_sweep: JobRun | None
+
+
+#: What a count needs of a visit (its status by its school's policy, :func:`.rules.status`): no whole rows
+#: for a trust's hundreds.
+_COUNTED = (Visit.school_id, Visit.state, Visit.starts_at, Visit.expected_return)
+
+
+def overview(session: Session, now: datetime, policies: Mapping[str, Policy], *,
+             every_school: bool = False) -> Overview:
+    """The trust's dashboard at ``now`` for the schools in ``policies``: counts by school, worked out as
+    :func:`dashboards` sorts visits into sections, and the open alarms."""
+    counts = {school: Counts() for school in policies}
+    query = select(*_COUNTED).where(_shown(now, policies, one=False))
+    if not every_school:
+        query = query.where(Visit.school_id.in_(list(policies)))
+    sections = {safety.OVERDUE: "overdue", safety.MISSED: "missed", safety.OUT: "out"}
+    for row in session.execute(query):
+        if (line := counts.get(row.school_id)) is None:
+            continue
+        status, problem = safety.checked_status(row, policies[row.school_id], now)
+        name = "unreadable" if problem else sections.get(status, "later" if row.state != workflow.CHECKED_OUT else "")
+        if name:
+            setattr(line, name, getattr(line, name) + 1)
+    alarms = [(alarm, visit) for alarm, visit in session.execute(_open_alarms(policies, every_school=every_school))
+              if visit.school_id in counts]
+    for _, visit in alarms:
+        counts[visit.school_id].alarms += 1
+    return Overview(counts, alarms, session.get(JobRun, "escalate"))

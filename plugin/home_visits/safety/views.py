@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from ..clock import next_after
@@ -157,7 +157,8 @@ def report_incident(visit_id: int) -> Response | tuple[str, int]:
 
 def dashboard() -> str:
     """Open alarms, then who is overdue, who has not checked out, who is out, and today's other visits, of
-    each school whose every visit ``me`` sees: one school's page, or the trust's grouped by school.
+    a school whose every visit ``me`` sees. Whoever sees more than one school's gets the trust's page
+    first: each school's counts, linking to its own page (``?school=<id>``), and every open alarm.
     Derived on every load (no job needed); a visit whose status cannot be worked out is listed on its
     own with the reason, and never stops the page."""
     me = current_person()
@@ -165,18 +166,27 @@ def dashboard() -> str:
     overseen = schools_where(me, workflow.sees_everything)
     if not overseen:
         abort(403)
-    now = st.clock()
-    boards = escalation.dashboards(session, now, {school: st.policy_for(school) for school in overseen},
-                                   every_school=len(overseen) == len(st.schools))
-    last = next(iter(boards.values())).last_sweep
-    limit = timedelta(minutes=2 * current_app.config["HOME_VISITS_SWEEP_MINUTES"])
-    schools = [School(st.schools.of(school), st.policy_for(school), board) for school, board in boards.items()]
+    asked = request.args.get("school", "")[:40]
+    if asked and asked not in overseen:
+        abort(404)
+    now, minutes = st.clock(), current_app.config["HOME_VISITS_SWEEP_MINUTES"]
+    chosen = [asked] if asked else overseen
+    policies = {school: st.policy_for(school) for school in chosen}
+    every_school = len(chosen) == len(st.schools)
+    schools, trust = [], None
+    if len(chosen) > 1:
+        trust = escalation.overview(session, now, policies, every_school=every_school)
+        last = trust.last_sweep
+    else:
+        board = escalation.dashboards(session, now, policies, every_school=every_school)[chosen[0]]
+        schools, last = [School(st.schools.of(chosen[0]), policies[chosen[0]], board)], board.last_sweep
+    limit = timedelta(minutes=2 * minutes)
     return render_template(
-        "home_visits/dashboard.html", me=me, schools=schools, trust=len(schools) > 1,
-        school=schools[0].school if st.schools.trust else None, now=now,
-        late=lambda v: words.late_words(v.expected_return, now),
-        alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error,
-                                                current_app.config["HOME_VISITS_SWEEP_MINUTES"]),
+        "home_visits/dashboard.html", me=me, schools=schools, trust=trust,
+        names={school: st.schools.of(school) for school in overseen},
+        school=st.schools.of(chosen[0]) if st.schools.trust and len(chosen) == 1 else None,
+        more_schools=len(overseen) > 1, now=now, late=lambda v: words.late_words(v.expected_return, now),
+        alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error, minutes),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )
 
