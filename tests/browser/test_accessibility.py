@@ -124,7 +124,7 @@ def test_plan_form_with_problems(start_portal, new_page) -> None:
     expect(page.get_by_label("Pupil (name or school reference)")).to_have_value(SEEDED["draft"])
     assert_no_axe_violations(page, what="the edit form of a draft")
 
-    page.get_by_role("button", name="Submit for authorisation").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("alert")).to_contain_text("There is a problem with this plan")
     phone = page.get_by_label("Their phone number", exact=True)
     expect(phone).to_have_attribute("aria-invalid", "true")

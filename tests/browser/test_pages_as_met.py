@@ -112,7 +112,7 @@ def test_cancelling_asks_first_and_a_plan_can_be_sent_back_for_changes(start_por
     assert_no_axe_violations(sam, what="a plan sent back, as its lead")
     sam.get_by_role("link", name="Edit and submit").click()
     expect(sam.get_by_text("Sent back for changes: Add a second member")).to_be_visible()
-    expect(sam.get_by_role("button", name="Submit for authorisation")).to_be_visible()
+    expect(sam.get_by_role("button", name="Continue")).to_be_visible()  # to check the answers, then submit
 
 
 # --------------------------------------------------------------------------- the doorstep and the office
@@ -278,7 +278,7 @@ def test_the_checklist_marks_what_is_needed_and_a_failed_first_submit_stays_new(
         expect(checklist.get_by_label(title, exact=False)).to_have_accessible_name(f"{title} (needed to submit)")
     expect(checklist.get_by_label(optional[0], exact=True)).to_be_visible()
     sam.get_by_label("Pupil (name or school reference)").fill("Jamie Smith")
-    sam.get_by_role("button", name="Submit for authorisation").click()
+    sam.get_by_role("button", name="Continue").click()
     expect(sam.get_by_role("alert").first).to_contain_text("There is a problem with this plan")
     expect(sam.get_by_role("heading", level=1)).to_have_text("Plan a home visit")
     expect(sam).to_have_title(re.compile("Plan a home visit"))

@@ -17,7 +17,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Notice, Visit
 from home_visits.policy import load_policy
 
-from ..conftest import Inbox, form_data, free_port, link_base, make_app, valid_plan
+from ..conftest import Inbox, form_data, free_port, link_base, make_app, submit_plan, valid_plan
 
 
 @pytest.fixture
@@ -41,9 +41,8 @@ def no_pupil_name(inbox: Inbox, *names: str) -> None:
 
 
 def test_a_submitted_plan_emails_every_approver(app: Flask, login: Any, smtp_server: Inbox) -> None:
-    data = form_data(valid_plan(risk_factors=["risk-animals"], risk_notes="The dog is shut away first."),
-                     submit="Submit")
-    assert login("sam").post("/home-visits/new", data=data).status_code == 302
+    data = form_data(valid_plan(risk_factors=["risk-animals"], risk_notes="The dog is shut away first."))
+    assert submit_plan(login("sam"), data).status_code == 302
     (message,) = smtp_server.messages
     assert to(message) == {"alex@school.example", "blair@school.example"}
     assert message["Subject"] == "Plan to authorise: home visit Wed 04 Mar, J.S."
@@ -58,7 +57,7 @@ def test_a_submitted_plan_emails_every_approver(app: Flask, login: Any, smtp_ser
 
 
 def test_an_approver_leading_a_visit_is_not_asked_to_authorise_it(login: Any, smtp_server: Inbox) -> None:
-    login("alex").post("/home-visits/new", data=form_data(valid_plan(lead_id="alex"), submit="Submit"))
+    submit_plan(login("alex"), form_data(valid_plan(lead_id="alex")))
     assert to(smtp_server.messages[0]) == {"blair@school.example"}
 
 
@@ -91,7 +90,7 @@ def test_plan_emails_can_be_turned_off_but_safety_alerts_cannot(
     assert response.status_code == 302
     assert 'id="plan_emails" name="plan_emails" type="checkbox" value="y">' in login("blair").get(
         "/home-visits/settings").get_data(as_text=True)  # shown unticked
-    login("sam").post("/home-visits/new", data=form_data(submit="Submit"))
+    submit_plan(login("sam"), form_data())
     assert to(smtp_server.messages[0]) == {"alex@school.example"}
     visit = create_visit(state_="authorised")
     clock.now = visit.starts_at
@@ -111,7 +110,7 @@ def test_every_email_is_in_the_visit_history(app: Flask, login: Any, create_visi
 def test_mail_that_cannot_go_is_retried_by_the_sweep(app: Flask, login: Any, smtp_server: Inbox) -> None:
     working = app.config["HOME_VISITS_SMTP_PORT"]
     app.config["HOME_VISITS_SMTP_PORT"] = free_port()
-    assert login("sam").post("/home-visits/new", data=form_data(submit="Submit")).status_code == 302
+    assert submit_plan(login("sam"), form_data()).status_code == 302
     with state(app).sessions() as session:
         assert session.scalar(select(Notice.status)) == "failed"
     app.config["HOME_VISITS_SMTP_PORT"] = working
@@ -146,8 +145,7 @@ def routed(tmp_path: Path, smtp_server: Inbox) -> Iterator[Callable[..., set[str
         before = len(smtp_server.messages)
         if plan.get("risk_factors"):
             plan.setdefault("risk_notes", "Agreed with the family before we go.")
-        data = form_data(valid_plan(lead_id=lead, **plan), submit="Submit")
-        assert client.post("/home-visits/new", data=data).status_code == 302
+        assert submit_plan(client, form_data(valid_plan(lead_id=lead, **plan))).status_code == 302
         (message,) = smtp_server.messages[before:]
         return to(message)
 
