@@ -81,7 +81,8 @@ def reset_database(uri: str) -> None:
 def make_app(instance: Path, **config: Any) -> Flask:
     """A minimal host portal with Flask-Login users and the plugin embedded."""
     app = Flask("host_portal", instance_path=str(instance), root_path=str(instance))
-    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
+    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False,
+                      HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
     app.config.update(config)
     if TEST_DATABASE_URI and app.config["HOME_VISITS_DATABASE_URI"] == TEST_DATABASE_URI:
         reset_database(TEST_DATABASE_URI)

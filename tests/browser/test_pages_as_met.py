@@ -237,7 +237,8 @@ def test_my_visits_reads_soonest_first_with_the_visit_as_the_link(start_portal, 
 def test_reports_offer_terms_and_say_states_in_words(start_portal, new_page) -> None:
     portal = start_portal(seed=True)
     today = datetime.now(ZoneInfo("Europe/London")).date()
-    first = today.year if today.month >= 9 else today.year - 1  # autumn 1 Sep-31 Dec, spring to 31 Mar, summer to 31 Aug
+    # autumn 1 Sep-31 Dec, spring to 31 Mar, summer to 31 Aug
+    first = today.year if today.month >= 9 else today.year - 1
     term = next((label, start, end) for label, start, end in (
         (f"Autumn term {first}", date(first, 9, 1), date(first, 12, 31)),
         (f"Spring term {first + 1}", date(first + 1, 1, 1), date(first + 1, 3, 31)),

@@ -160,7 +160,8 @@ def test_publish_writes_the_feed_atomically(app: Flask, login: Any, create_visit
 
 def test_request_logs_never_carry_a_token() -> None:
     record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s',
-                               ("127.0.0.1", "GET /home-visits/calendar/AbC_d-123456789012345.ics HTTP/1.1", "200"), None)
+                               ("127.0.0.1", "GET /home-visits/calendar/AbC_d-123456789012345.ics HTTP/1.1",
+                                "200"), None)
     RedactFeedTokens().filter(record)
     assert "AbC_d" not in record.getMessage() and "/calendar/[redacted].ics" in record.getMessage()
 

@@ -64,13 +64,16 @@ def test_an_approver_leading_a_visit_is_not_asked_to_authorise_it(login: Any, sm
 def test_decisions_go_to_the_lead_and_the_second(login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     first = create_visit(state_="submitted")
     second = create_visit(state_="submitted", pupil="Riley Example")
-    login("alex").post(f"/home-visits/{first.id}/decide", data={"authorise": "Authorise", "version": str(first.version)})
-    login("alex").post(f"/home-visits/{second.id}/decide", data={"decline": "Decline", "comment": "Meet in school", "version": str(second.version)})
+    login("alex").post(f"/home-visits/{first.id}/decide",
+                       data={"authorise": "Authorise", "version": str(first.version)})
+    login("alex").post(f"/home-visits/{second.id}/decide",
+                       data={"decline": "Decline", "comment": "Meet in school", "version": str(second.version)})
     authorised, declined = smtp_server.messages
     assert to(authorised) == to(declined) == {"sam@school.example", "jo@school.example"}
     assert authorised["Subject"] == "Plan authorised: home visit Wed 04 Mar, J.S."
     assert "Authorised by Alex Morgan" in body(authorised)
-    assert declined["Subject"] == "Plan declined: home visit Wed 04 Mar, R.E." and "Why: Meet in school" in body(declined)
+    assert declined["Subject"] == "Plan declined: home visit Wed 04 Mar, R.E."
+    assert "Why: Meet in school" in body(declined)
     no_pupil_name(smtp_server, "Jamie", "Smith", "Riley")
 
 
@@ -102,7 +105,8 @@ def test_plan_emails_can_be_turned_off_but_safety_alerts_cannot(
 
 def test_every_email_is_in_the_visit_history(app: Flask, login: Any, create_visit: Any, smtp_server: Inbox) -> None:
     visit = create_visit(state_="submitted")
-    login("alex").post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
+    login("alex").post(f"/home-visits/{visit.id}/decide",
+                       data={"authorise": "Authorise", "version": str(visit.version)})
     page = login("sam").get(f"/home-visits/{visit.id}").get_data(as_text=True)
     assert "email sent" in page and "Plan authorised: home visit Wed 04 Mar, J.S. to sam@school.example" in page
 
@@ -204,7 +208,8 @@ def test_reminders_once_per_plan_per_day_for_plans_starting_soon(
     assert "1 queued, 1 sent" in remind(app)
 
 
-def test_reminders_count_school_days_not_weekends(app: Flask, create_visit: Any, clock: Any, smtp_server: Inbox) -> None:
+def test_reminders_count_school_days_not_weekends(app: Flask, create_visit: Any, clock: Any,
+                                                  smtp_server: Inbox) -> None:
     monday = valid_plan().starts_at + timedelta(days=5)  # Monday 9 March
     create_visit(state_="submitted", starts_at=monday, expected_return=monday + timedelta(hours=1))
     clock.advance(days=3)  # Thursday 5 March: Friday and Monday are the next two school days
@@ -263,7 +268,8 @@ def test_the_queue_shows_waiting_time_and_authorises_low_risk_plans_in_one_click
     assert page.count("1 day 2 hours") == 2
     assert 'aria-label="Authorise the visit to J.S. on 04 Mar"' in page
     assert "Authorise the visit to R.E." not in page and f"/home-visits/{risky.id}\">Review the plan" in page
-    response = login("alex").post(f"/home-visits/{plain.id}/decide", data={"authorise": "Authorise", "next": "approvals", "version": str(plain.version)})
+    response = login("alex").post(f"/home-visits/{plain.id}/decide",
+                                  data={"authorise": "Authorise", "next": "approvals", "version": str(plain.version)})
     assert response.location == "/home-visits/approvals"
     with state(app).sessions() as session:
         assert session.get(Visit, plain.id).state == "authorised"

@@ -85,7 +85,8 @@ def test_check_your_answers_refuses_a_plan_changed_since_it_was_read(app: Flask,
         assert session.get(Visit, 1).state == "draft"
 
 
-def test_failing_submit_of_an_existing_draft_leaves_the_draft_as_it_was(app: Flask, login: Any, create_visit: Any) -> None:
+def test_failing_submit_of_an_existing_draft_leaves_the_draft_as_it_was(app: Flask, login: Any,
+                                                                         create_visit: Any) -> None:
     visit = create_visit(purpose="Original purpose")
     client = login("sam")
     data = form_data(purpose="Changed purpose", travel="public_transport", submit="Submit", version=str(visit.version))
@@ -261,7 +262,8 @@ def test_two_people_saving_at_the_same_moment_get_a_409_that_says_so(
     visit = create_visit(state_="submitted")
 
     def raced(*_args: Any, **_kwargs: Any) -> None:
-        raise StaleDataError("UPDATE statement on table 'home_visits_visit' expected to update 1 row(s); 0 were matched.")
+        raise StaleDataError(
+            "UPDATE statement on table 'home_visits_visit' expected to update 1 row(s); 0 were matched.")
 
     monkeypatch.setattr(services, "decide", raced)
     response = login("alex").post(f"/home-visits/{visit.id}/decide",
