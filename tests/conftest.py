@@ -7,6 +7,7 @@ run the same suite there (``.ci/run`` does both).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -80,7 +81,8 @@ def reset_database(uri: str) -> None:
 def make_app(instance: Path, **config: Any) -> Flask:
     """A minimal host portal with Flask-Login users and the plugin embedded."""
     app = Flask("host_portal", instance_path=str(instance), root_path=str(instance))
-    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
+    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False,
+                      HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
     app.config.update(config)
     if TEST_DATABASE_URI and app.config["HOME_VISITS_DATABASE_URI"] == TEST_DATABASE_URI:
         reset_database(TEST_DATABASE_URI)
@@ -191,6 +193,19 @@ def form_data(plan: Plan | None = None, **changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return data
+
+
+def submit_plan(client: FlaskClient, data: dict[str, Any], url: str = "/home-visits/new") -> Any:
+    """Submit a plan as a person does: "Continue" saves it as a draft and opens "Check your answers",
+    whose "Submit for authorisation" submits it. The answer to the last request (the form again, 422,
+    when a rule stops it)."""
+    response = client.post(url, data={**data, "submit": "Continue"})
+    if response.status_code != 302 or not response.location.endswith("/check"):
+        return response
+    page = client.get(response.location).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page)
+    return client.post(response.location, data={"version": version[1] if version else "",
+                                                 "submit": "Submit for authorisation"})
 
 
 def free_port() -> int:

@@ -73,6 +73,11 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.edit_plan":    {"GET":  on("draft",       401, 200, 404,  403,   403,    403,     403,   403),
                                  "POST": on("draft",       401, 302, 404,  403,   403,    403,     403,   403,
                                             data=lambda v: {**DRAFT_FORM, "version": str(v.version)})},
+    # "Check your answers": only the lead reads the draft whole there and submits it.
+    "home_visits.check_answers": {"GET": on("draft",       401, 200, 404,  403,   403,    403,     403,   403),
+                                 "POST": on("draft",       401, 302, 404,  403,   403,    403,     403,   403,
+                                            data=lambda v: {"submit": "Submit for authorisation",
+                                                            "version": str(v.version)})},
     # Only approvers decide, and never a plan for a visit they go on.
     "home_visits.decide":       {"GET":  on("submitted", 401, 303, 303, 303, 303, 303, 303, 403),
         "POST": on("submitted",   401, 403, 404,  403,   403,    302,     403,   403,

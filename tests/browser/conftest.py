@@ -9,7 +9,7 @@
   ``new_page(portal)`` opens a page in a fresh browser context (its own cookies: one user each);
   ``page_as(user)`` is one logged-in page per user on ``seeded_portal`` for a whole module (look-only tests).
   Any 5xx answer, or exception in the app, fails the test.
-* ``login(page, username)`` and ``assert_no_axe_violations(page)`` are plain helpers.
+* ``login(page, username)`` and ``assert_no_axe_violations(page)`` (axe at both widths) are plain helpers.
 """
 
 from __future__ import annotations
@@ -55,23 +55,47 @@ def login(page: Any, username: str, password: str = PASSWORD) -> None:
         raise AssertionError(f"could not log in as {username!r}: {errors or 'no message shown'}")
 
 
+#: The two widths every page is checked at: a laptop and a small phone.
+AXE_VIEWPORTS = ({"width": 1280, "height": 800}, {"width": 360, "height": 740})
+
+
+def _settle(page: Any) -> None:
+    """Let the page finish reacting to a new size: two frames for its styles, then its transitions (the
+    handbook's menu slides away below 76 em; axe would otherwise read its text half faded)."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    page.wait_for_function("() => document.getAnimations().every(a => a.playState !== 'running')")
+
+
 def assert_no_axe_violations(page: Any, *, what: str = "", known: Mapping[str, str] | None = None) -> None:
-    """Run axe-core (shipped inside axe_playwright_python: no network) on the page as it is now.
+    """Run axe-core (shipped inside axe_playwright_python: no network) on the page as it is now, at
+    1280 x 800 and at 360 x 740 (the page is resized, then given back its own size).
 
     ``known`` maps axe rule ids to the reported bug that causes them: a page whose only violations
     are known ones is marked xfail (with the fix in the reason) instead of failing; anything else fails.
     """
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
-    if not results.violations_count:
+    own = page.viewport_size
+    reports: list[str] = []
+    rules: set[str] = set()
+    try:
+        for size in AXE_VIEWPORTS:
+            page.set_viewport_size(size)
+            _settle(page)
+            results = Axe().run(page)
+            if results.violations_count:
+                reports.append(f"at {size['width']} x {size['height']}:\n{results.generate_report()}")
+                rules |= {violation["id"] for violation in results.response["violations"]}
+    finally:
+        if own:
+            page.set_viewport_size(own)
+    if not reports:
         return
-    report = results.generate_report()
+    report = "\n".join(reports)
     print(report)
-    rules = {violation["id"] for violation in results.response["violations"]}
     if known and rules <= known.keys():
         pytest.xfail(f"known axe-core violations on {what or page.url}: " + " | ".join(known[r] for r in sorted(rules)))
-    pytest.fail(f"{results.violations_count} axe-core violation(s) on {what or page.url}:\n{report}")
+    pytest.fail(f"axe-core violations on {what or page.url}:\n{report}")
 
 
 # --------------------------------------------------------------------------- the handbook

@@ -112,7 +112,7 @@ def test_cancelling_asks_first_and_a_plan_can_be_sent_back_for_changes(start_por
     assert_no_axe_violations(sam, what="a plan sent back, as its lead")
     sam.get_by_role("link", name="Edit and submit").click()
     expect(sam.get_by_text("Sent back for changes: Add a second member")).to_be_visible()
-    expect(sam.get_by_role("button", name="Submit for authorisation")).to_be_visible()
+    expect(sam.get_by_role("button", name="Continue")).to_be_visible()  # to check the answers, then submit
 
 
 # --------------------------------------------------------------------------- the doorstep and the office
@@ -237,7 +237,8 @@ def test_my_visits_reads_soonest_first_with_the_visit_as_the_link(start_portal, 
 def test_reports_offer_terms_and_say_states_in_words(start_portal, new_page) -> None:
     portal = start_portal(seed=True)
     today = datetime.now(ZoneInfo("Europe/London")).date()
-    first = today.year if today.month >= 9 else today.year - 1  # autumn 1 Sep-31 Dec, spring to 31 Mar, summer to 31 Aug
+    # autumn 1 Sep-31 Dec, spring to 31 Mar, summer to 31 Aug
+    first = today.year if today.month >= 9 else today.year - 1
     term = next((label, start, end) for label, start, end in (
         (f"Autumn term {first}", date(first, 9, 1), date(first, 12, 31)),
         (f"Spring term {first + 1}", date(first + 1, 1, 1), date(first + 1, 3, 31)),
@@ -278,7 +279,7 @@ def test_the_checklist_marks_what_is_needed_and_a_failed_first_submit_stays_new(
         expect(checklist.get_by_label(title, exact=False)).to_have_accessible_name(f"{title} (needed to submit)")
     expect(checklist.get_by_label(optional[0], exact=True)).to_be_visible()
     sam.get_by_label("Pupil (name or school reference)").fill("Jamie Smith")
-    sam.get_by_role("button", name="Submit for authorisation").click()
+    sam.get_by_role("button", name="Continue").click()
     expect(sam.get_by_role("alert").first).to_contain_text("There is a problem with this plan")
     expect(sam.get_by_role("heading", level=1)).to_have_text("Plan a home visit")
     expect(sam).to_have_title(re.compile("Plan a home visit"))

@@ -1,8 +1,8 @@
 """The whole journey of one plan, in Chromium, as staff and the headteacher see it.
 
-Sam plans a visit, gets one field wrong, reads the message beside it, fixes it and submits; Alex (the
-headteacher, in a separate browser context) authorises it from the Approvals queue; Sam reloads and
-sees it authorised. Every page on the way has no axe-core violations.
+Sam plans a visit, gets one field wrong, reads the message beside it, fixes it, checks his answers
+and submits; Alex (the headteacher, in a separate browser context) authorises it from the Approvals
+queue; Sam reloads and sees it authorised. Every page on the way has no axe-core violations.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def test_plan_submit_fix_authorise(start_portal, new_page) -> None:
 
     # --- The whole form, but the responsible contact is Jo, who is also going on the visit.
     fill_plan(sam, day=day, contact="Jo Jones")
-    sam.get_by_role("button", name="Submit for authorisation").click()
+    sam.get_by_role("button", name="Continue").click()
 
     summary = sam.get_by_role("alert")
     expect(summary).to_contain_text("There is a problem with this plan")
@@ -103,6 +103,9 @@ def test_plan_submit_fix_authorise(start_portal, new_page) -> None:
 
     # --- Sam fixes it: the office is the responsible contact. Submitted.
     contact.select_option(label="School Office")
+    sam.get_by_role("button", name="Continue").click()
+    expect(sam.get_by_role("heading", level=1)).to_have_text("Check your answers before submitting")
+    assert_no_axe_violations(sam, what="check your answers")
     sam.get_by_role("button", name="Submit for authorisation").click()
     expect(sam.get_by_role("heading", name="Home visit: Riley Example")).to_be_visible()
     expect(sam.get_by_role("status")).to_contain_text("Submitted for authorisation.")

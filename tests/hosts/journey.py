@@ -68,8 +68,14 @@ def file_plan(client: FlaskClient, *, second: str, contact: str) -> int:
     form = client.get("/home-visits/new")
     assert form.status_code == 200, text(form)[:2000]
     data = form_data(valid_plan(), second_staff_id=second, contact_id=contact, csrf_token=csrf_token(form),
-                     submit="Submit for authorisation")
-    sent = client.post("/home-visits/new", data=data)
+                     submit="Continue")
+    saved = client.post("/home-visits/new", data=data)  # a draft, then "Check your answers"
+    assert saved.status_code == 302 and path_of(saved).endswith("/check"), text(saved)[:3000]
+    check = client.get(path_of(saved))
+    seen = re.search(r'id="version" name="version" type="hidden" value="(\d+)"', text(check))
+    assert "Check your answers" in text(check) and seen, text(check)[:3000]
+    sent = client.post(path_of(saved), data={"csrf_token": csrf_token(check), "version": seen[1],
+                                             "submit": "Submit for authorisation"})
     assert sent.status_code == 302, text(sent)[:3000]
     return int(path_of(sent).rstrip("/").rsplit("/", 1)[1])
 

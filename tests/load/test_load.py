@@ -28,7 +28,7 @@ from home_visits.models import AuditEntry, Visit
 from home_visits.policy import cached_policy
 
 from ..conftest import TEST_DATABASE_URI, Inbox
-from .portal import Client, demo_app, serve
+from .portal import Client, Reply, demo_app, serve
 
 pytestmark = pytest.mark.load
 
@@ -89,7 +89,7 @@ def plan_form(n: int, lead: str, token: str) -> dict[str, Any]:
         "contact_phone": "01632 960000", "family_agreed": "yes", "appointment": "phone", "travel": "car",
         "checklist": [item.id for item in policy.guidance.before.items if item.required],
         "alternatives": [policy.alternatives[0].id],
-        "submit": "Submit for authorisation",
+        "submit": "Continue",
     }
 
 
@@ -104,7 +104,8 @@ def planner(url: str, lead: str, numbers: list[int], done: queue.Queue[int], tal
                 tally.errors.append(f"plan {n}: the form answered {form.status}")
                 continue
             form_data = plan_form(n, lead, token[1])
-            reply = timed(tally, "POST plan", lambda d=form_data: client.post("/home-visits/new", d))
+            saved = timed(tally, "POST plan", lambda d=form_data: client.post("/home-visits/new", d))
+            reply = submit_checked(client, saved, tally) if saved.status == 302 else saved
             if reply.status == 302 and re.fullmatch(r"/home-visits/\d+", reply.location):
                 done.put(int(reply.location.rsplit("/", 1)[1]))
             else:
@@ -113,6 +114,17 @@ def planner(url: str, lead: str, numbers: list[int], done: queue.Queue[int], tal
         tally.errors.append(f"planner {lead}: {error!r}")
     finally:
         client.close()
+
+
+def submit_checked(client: Client, saved: Reply, tally: Tally) -> Reply:
+    """"Check your answers", as the lead reads it after "Continue", then "Submit for authorisation"."""
+    if not re.fullmatch(r"/home-visits/\d+/check", saved.location):
+        return saved
+    page = timed(tally, "GET check your answers", lambda: client.get(saved.location))
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
+    form = {"csrf_token": token[1] if token else "", "version": seen_version(page.body),
+            "submit": "Submit for authorisation"}
+    return timed(tally, "POST submit", lambda: client.post(saved.location, form))
 
 
 def seen_version(page: str) -> str:
@@ -211,7 +223,8 @@ def test_200_plans_and_200_authorisations_from_20_clients(tmp_path: Path, smtp_s
         for n in range(PLANS, PLANS + RACES):
             token = setup.csrf_token("/home-visits/new")
             data = plan_form(n, "sam", token)
-            reply = timed(tally, "POST plan", lambda d=data: setup.post("/home-visits/new", d))
+            saved = timed(tally, "POST plan", lambda d=data: setup.post("/home-visits/new", d))
+            reply = submit_checked(setup, saved, tally)
             assert reply.status == 302, reply.body[:300]
             race_ids.append(int(reply.location.rsplit("/", 1)[1]))
         setup.close()

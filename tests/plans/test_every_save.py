@@ -137,7 +137,7 @@ def test_the_queue_authorises_in_one_tap_only_plans_it_shows_whole(app: Flask, l
     page = login("alex").get("/home-visits/approvals").get_data(as_text=True)
     forms = re.findall(r'action="/home-visits/(\d+)/decide".*?</form>', page, re.S)
     assert forms == [str(plain.id)]
-    one_tap = re.search(r'action="/home-visits/%d/decide".*?</form>' % plain.id, page, re.S)[0]
+    one_tap = re.search(rf'action="/home-visits/{plain.id}/decide".*?</form>', page, re.S)[0]
     assert f'name="version" value="{plain.version}"' in one_tap
     assert str(risky.id) not in forms and str(evening.id) not in forms
 

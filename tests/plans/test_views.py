@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 
-from ..conftest import form_data, valid_plan
+from ..conftest import form_data, submit_plan, valid_plan
 
 
 def count(app: Flask, model: Any = Visit) -> int:
@@ -45,13 +45,48 @@ def test_submit_with_a_broken_rule_shows_it_beside_the_field_and_saves_nothing(a
     assert 'value="Jamie Smith"' in page  # what they typed is kept
     assert count(app) == 0 and count(app, AuditEntry) == 0
 
-    response = client.post("/home-visits/new", data=form_data(submit="Submit"))
+    response = submit_plan(client, form_data())
     assert response.status_code == 302
     assert "Awaiting authorisation" in client.get(response.location).get_data(as_text=True)
     assert count(app) == 1
 
 
-def test_failing_submit_of_an_existing_draft_leaves_the_draft_as_it_was(app: Flask, login: Any, create_visit: Any) -> None:
+def test_continue_saves_a_draft_and_only_check_your_answers_submits_it(app: Flask, login: Any) -> None:
+    client = login("sam")
+    response = client.post("/home-visits/new", data=form_data(submit="Continue"))
+    assert response.status_code == 302 and response.location.endswith("/home-visits/1/check")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "Check your answers before submitting" in page and 'href="/home-visits/1/edit#part-when"' in page
+    with state(app).sessions() as session:
+        assert session.get(Visit, 1).state == "draft"
+    assert client.post("/home-visits/1/check", data={"submit": "Submit for authorisation"}).status_code == 409
+    assert login("jo").get("/home-visits/1/check").status_code == 403  # only the lead submits
+    assert login("alex").post("/home-visits/1/check", data={"version": "1"}).status_code == 403
+    with state(app).sessions() as session:
+        assert session.get(Visit, 1).state == "draft"
+    assert login("sam").post("/home-visits/1/check", data={"version": "1"}).status_code == 302
+    with state(app).sessions() as session:
+        assert session.get(Visit, 1).state == "submitted"
+    again = login("sam").get("/home-visits/1/check")  # the back button, a second window: nothing to submit
+    assert again.status_code == 303 and again.location.endswith("/home-visits/1")
+
+
+def test_check_your_answers_refuses_a_plan_changed_since_it_was_read(app: Flask, login: Any) -> None:
+    client = login("sam")
+    client.post("/home-visits/new", data=form_data(submit="Continue"))
+    read = client.get("/home-visits/1/check").get_data(as_text=True)
+    seen = re.search(r'name="version" type="hidden" value="(\d+)"', read)[1]  # type: ignore[index]
+    changed = form_data(purpose="Changed in another window", save="Save draft", version=seen)
+    assert client.post("/home-visits/1/edit", data=changed).status_code == 302
+    response = client.post("/home-visits/1/check", data={"version": seen})
+    assert response.status_code == 409
+    assert "Changed in another window" in response.get_data(as_text=True)  # the plan as it is now
+    with state(app).sessions() as session:
+        assert session.get(Visit, 1).state == "draft"
+
+
+def test_failing_submit_of_an_existing_draft_leaves_the_draft_as_it_was(app: Flask, login: Any,
+                                                                         create_visit: Any) -> None:
     visit = create_visit(purpose="Original purpose")
     client = login("sam")
     data = form_data(purpose="Changed purpose", travel="public_transport", submit="Submit", version=str(visit.version))
@@ -227,7 +262,8 @@ def test_two_people_saving_at_the_same_moment_get_a_409_that_says_so(
     visit = create_visit(state_="submitted")
 
     def raced(*_args: Any, **_kwargs: Any) -> None:
-        raise StaleDataError("UPDATE statement on table 'home_visits_visit' expected to update 1 row(s); 0 were matched.")
+        raise StaleDataError(
+            "UPDATE statement on table 'home_visits_visit' expected to update 1 row(s); 0 were matched.")
 
     monkeypatch.setattr(services, "decide", raced)
     response = login("alex").post(f"/home-visits/{visit.id}/decide",

@@ -155,7 +155,8 @@ def test_approver_authorises_through_the_portal(app: Flask, login: Any, create_v
 
 def test_decline_without_reason_shows_the_message_beside_the_comment(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit(state_="submitted")
-    response = login("alex").post(f"/home-visits/{visit.id}/decide", data={"decline": "Decline", "comment": "", "version": str(visit.version)})
+    response = login("alex").post(f"/home-visits/{visit.id}/decide",
+                                  data={"decline": "Decline", "comment": "", "version": str(visit.version)})
     assert response.status_code == 400
     assert 'id="comment-error"' in response.get_data(as_text=True)
     assert reload(app, visit.id).state == "submitted"
@@ -164,7 +165,8 @@ def test_decline_without_reason_shows_the_message_beside_the_comment(app: Flask,
 def test_staff_cannot_authorise_through_the_portal(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit(state_="submitted", lead="kim", second_staff_id="sam")
     client = login("sam")  # involved as second member of staff
-    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
+    response = client.post(f"/home-visits/{visit.id}/decide",
+                           data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 403
     assert reload(app, visit.id).state == "submitted"
 
@@ -173,7 +175,8 @@ def test_approver_cannot_authorise_own_plan_in_the_portal(app: Flask, login: Any
     visit = create_visit(state_="submitted", lead="alex")
     client = login("alex")
     assert "Authorise" not in client.get(f"/home-visits/{visit.id}").get_data(as_text=True)
-    response = client.post(f"/home-visits/{visit.id}/decide", data={"authorise": "Authorise", "version": str(visit.version)})
+    response = client.post(f"/home-visits/{visit.id}/decide",
+                           data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 403 and "visit you are going on" in response.get_data(as_text=True)
 
 

@@ -55,7 +55,8 @@ def test_the_morning_digest_is_exported_and_purged_with_the_visits_it_names(
 ) -> None:
     start = datetime(2018, 3, 5, 10, tzinfo=timezone.utc)
     clock.now = start - timedelta(days=1)
-    old = create_visit(state_="authorised", pupil="Old Pupil", starts_at=start, expected_return=start + timedelta(hours=1),
+    old = create_visit(state_="authorised", pupil="Old Pupil", starts_at=start,
+                       expected_return=start + timedelta(hours=1),
                        address="7 Rowan Way, Exampleton")
     clock.now = start - timedelta(hours=2)
     assert app.test_cli_runner().invoke(args=["home-visits", "digest"]).exit_code == 0

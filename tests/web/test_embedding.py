@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin
+from flask_wtf import FlaskForm
 
 from home_visits import HomeVisits, Person
 from home_visits.extension import state
@@ -196,6 +197,16 @@ def test_error_pages_sit_in_the_hosts_layout(app: Flask, method: str, path: str,
 
 
 def test_a_body_too_large_gets_the_plugins_413_page(app: Flask) -> None:
+    client = sign_in(app.test_client(), USERS["first-sam"])
+    response = client.post("/home-visits/new", data={"pupil": "x" * (2 * 1024 * 1024)})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413 and "Exampleton portal navigation" in page and "too large" in page
+
+
+def test_the_413_page_renders_when_the_hosts_layout_builds_a_form(app: Flask) -> None:
+    """A host whose layout context makes a form (a logout button, as the demo portal's does) reads the
+    request's form while the error page renders: the body too large is never read, the page still renders."""
+    app.context_processor(lambda: {"logout_form": FlaskForm()})
     client = sign_in(app.test_client(), USERS["first-sam"])
     response = client.post("/home-visits/new", data={"pupil": "x" * (2 * 1024 * 1024)})
     page = response.get_data(as_text=True)

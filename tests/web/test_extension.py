@@ -94,7 +94,8 @@ def test_a_host_template_overrides_ours(tmp_path: Path, create_visit: Any) -> No
 def test_default_directory_reads_user_attributes() -> None:
     directory = AttributeDirectory(USERS.values)
     alex = directory.person(USERS["alex"])
-    assert (alex.id, alex.name, alex.email, alex.phone) == ("alex", "Alex Morgan", "alex@school.example", "07700 900004")
+    assert (alex.id, alex.name, alex.email, alex.phone) == (
+        "alex", "Alex Morgan", "alex@school.example", "07700 900004")
     assert alex.roles == {"staff", "approver"}
     assert [p.id for p in directory.staff()] == ["alex", "blair", "jo", "kim", "pat", "sam"]  # by name, no guests
     assert directory.find("jo").name == "Jo Jones" and directory.find("nobody") is None

@@ -89,7 +89,9 @@ class PlanForm(FlaskForm):
     #: One per "New plan" form: posting the same form twice finds the first draft.
     form_token = HiddenField()
     save = SubmitField("Save draft")
-    submit = SubmitField("Submit for authorisation")
+    #: The first step of submitting: the plan is saved as a draft, checked against the rules and shown
+    #: whole on "Check your answers", where :class:`SubmitPlanForm` sends it for authorisation.
+    submit = SubmitField("Continue")
 
     def __init__(self, *args: Any, policy: Policy, staff: list[Person], me: Person, today: date,
                  **kwargs: Any) -> None:
@@ -145,6 +147,13 @@ class DecisionForm(FlaskForm):
     def action(self) -> str | None:
         names = ("authorise", "request_changes", "decline", "cancel")
         return next((name for name in names if getattr(self, name).data), None)
+
+
+class SubmitPlanForm(FlaskForm):
+    """"Submit for authorisation" on "Check your answers": about the plan's version the lead read there."""
+
+    version = HiddenField()
+    submit = SubmitField("Submit for authorisation")
 
 
 class CancelForm(FlaskForm):

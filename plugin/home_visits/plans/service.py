@@ -125,13 +125,18 @@ def is_first_visit(session: Session, visit: Visit) -> bool:
     return all(address_key(address) != key for address in others)
 
 
+def problems(session: Session, visit: Visit, policy: Policy, now: datetime) -> list[Problem]:
+    """Every reason the stored plan cannot be submitted now (empty: it can)."""
+    return check_plan(plan_of(visit), policy, now=now, first_visit=is_first_visit(session, visit))
+
+
 def submit(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime) -> list[Problem]:
     """Run the policy's rules; when they pass, move the plan to submitted. Returns the problems."""
-    problems = check_plan(plan_of(visit), policy, now=now, first_visit=is_first_visit(session, visit))
-    if not problems:
+    found = problems(session, visit, policy, now)
+    if not found:
         step = workflow.transition(visit, "submit", actor, authorisers=policy.rules.authorisers)
         _record(session, visit, actor, step, now)
-    return problems
+    return found
 
 
 def decide(

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 from ..clock import at_school
 from ..db import unit_of_work
-from ..errors import BreaksRules, NotSubmitted, StaleEdit, WorkflowError
+from ..errors import BreaksRules, NotSubmitted, Problem, StaleEdit, WorkflowError
 from ..mail import notices
 from ..models import Visit
 from ..people import Person
@@ -33,10 +33,10 @@ from ..web.context import (
 )
 from ..web.fields import opened_version
 from ..web.guards import MAX_ID, SafetyForm
-from ..web.visit import FamilyActions, family_actions, show_visit
+from ..web.visit import CHOICE_WORDS, FamilyActions, family_actions, show_visit
 from . import service as services
 from . import workflow
-from .forms import FIELD_FOR_PLAN, CancelForm, DecisionForm, PlanForm
+from .forms import FIELD_FOR_PLAN, CancelForm, DecisionForm, PlanForm, SubmitPlanForm
 from .rules import COPIED, Plan, is_evening
 
 
@@ -143,6 +143,8 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             handbook_url=handbook_url(school),  # the guidance of the visit's school's handbook
             required=[item.id for item in policy.guidance.before.items if item.required],
             family=family_actions(like, me, including=True) if like else FamilyActions([], []),
+            # This address without the part it was opened at: what follows a save starts at its top.
+            action=url_for(request.endpoint or "", **(request.view_args or {}), **request.args.to_dict()),
         )
         return page, status
 
@@ -154,13 +156,16 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             form.fill(Plan(**{name: getattr(like, name) for name in COPIED}), policy)
         if visit is None:
             form.form_token.data = secrets.token_urlsafe(24)
+        elif request.args.get("check") and submittable:  # from "Check your answers": each problem at its field
+            beside(form, services.problems(session, visit, policy, st.clock()))
         return show()
     if not form.validate():
         return show(400 if "csrf_token" in form.errors else 422)
     token = form.form_token.data if visit is None and FORM_TOKEN.fullmatch(form.form_token.data or "") else None
+    reviewing = bool(form.submit.data and submittable)  # "Continue": saved, checked, then shown whole
     if token and (first := services.saved_with(session, token, me)) is not None:
         flash("This plan was already saved: here it is. Nothing was saved twice.")
-        return redirect(url_for("home_visits.visit", visit_id=first))
+        return redirect(url_for("home_visits.check_answers" if reviewing else "home_visits.visit", visit_id=first))
     plan, now = form.to_plan(policy), st.clock()
     version = opened_version(form.version)
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
@@ -172,24 +177,20 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             else:
                 services.update_visit(session, visit, plan, actor=me, policy=policy, now=now, version=version)
             session.flush()
-            if form.submit.data and submittable:
-                if problems := services.submit(session, visit, actor=me, policy=policy, now=now):
-                    raise NotSubmitted(problems)
-                notices.plan_submitted(session, visit, mail_context(), now)
-            elif was_authorised_by and visit.state == workflow.SUBMITTED:
+            if reviewing and (problems := services.problems(session, visit, policy, now)):
+                raise NotSubmitted(problems)
+            if was_authorised_by and visit.state == workflow.SUBMITTED:
                 notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
     except IntegrityError:  # the other post of the same form won: show its plan
         if token is None or (first := services.saved_with(session, token, me)) is None:
             raise
         flash("This plan was already saved: here it is. Nothing was saved twice.")
-        return redirect(url_for("home_visits.visit", visit_id=first))
+        return redirect(url_for("home_visits.check_answers" if reviewing else "home_visits.visit", visit_id=first))
     except NotSubmitted as refused:
-        for problem in refused.problems:
-            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        beside(form, refused.problems)
         return show(422)
     except BreaksRules as broken:
-        for problem in broken.problems:
-            form[FIELD_FOR_PLAN.get(problem.field, problem.field)].errors.append(problem.message)
+        beside(form, broken.problems)
         form.form_errors.append("Nothing was saved: a submitted or authorised plan must keep to the school's rules.")
         return show(422)
     except (StaleEdit, StaleDataError):
@@ -202,7 +203,68 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
         form.form_errors.append(str(error))
         return show(error.status)
     send_notices()
-    flash("Submitted for authorisation." if visit.state == workflow.SUBMITTED and form.submit.data else "Plan saved.")
+    if reviewing:
+        flash("Your plan is saved as a draft. Check your answers, then submit it for authorisation.")
+        return redirect(url_for("home_visits.check_answers", visit_id=visit.id))
+    flash("Plan saved.")
+    return redirect(url_for("home_visits.visit", visit_id=visit.id))
+
+
+def beside(form: PlanForm, problems: list[Problem]) -> None:
+    """Each rule's message beside the form field it is about."""
+    for problem in problems:
+        field = form[FIELD_FOR_PLAN.get(problem.field, problem.field)]
+        field.errors = [*field.errors, problem.message]
+
+
+def check_answers(visit_id: int) -> Response | tuple[str, int]:
+    """"Check your answers": the lead's saved plan, whole, as the approver will read it, each part with a
+    "Change" link into the form (GET); "Submit for authorisation" runs the rules again and submits (POST)."""
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    me = me.at(visit.school_id)
+    if me.id != visit.lead_id:
+        abort(403)
+    if visit.state not in workflow.SUBMITTABLE:  # submitted already (a second tab, the back button)
+        flash(f"This plan is {workflow.LABELS[visit.state].lower()}: there is nothing to submit.")
+        return redirect(url_for("home_visits.visit", visit_id=visit.id), code=303)
+    st, session = get_state(), get_session()
+    policy = st.policy_for(visit.school_id)
+    form = SubmitPlanForm()
+
+    def show(problems: list[Problem], status: int = 200) -> tuple[str, int]:
+        form.version.data = str(visit.version)  # what this page shows is what a submit is about
+        edit = url_for("home_visits.edit_plan", visit_id=visit.id)
+        fixes = [(p.message, f"{edit}?check=1#{FIELD_FOR_PLAN.get(p.field, p.field)}") for p in problems]
+        return render_template("home_visits/check_answers.html", visit=visit, me=me, form=form, fixes=fixes,
+                               words=CHOICE_WORDS, edit_url=edit, policy=policy,
+                               school=st.schools.of(visit.school_id) if len(st.schools) > 1 else None), status
+
+    if request.method == "GET":
+        return show(services.problems(session, visit, policy, st.clock()))
+    if not form.validate():
+        form.form_errors.append("The form expired. Read the plan again, then submit it.")
+        return show([], 400)
+    if opened_version(form.version) != visit.version:
+        form.form_errors.append("The plan changed since you opened this page (in another window?). "
+                                "Read it again below, then submit it.")
+        return show([], 409)
+    now = st.clock()
+    try:
+        with unit_of_work(session):
+            if problems := services.submit(session, visit, actor=me, policy=policy, now=now):
+                raise NotSubmitted(problems)
+            notices.plan_submitted(session, visit, mail_context(), now)
+    except NotSubmitted as refused:
+        return show(refused.problems, 422)
+    except StaleDataError:  # the same plan submitted from another window at the same moment
+        form.form_errors.append("The plan changed at the same moment in another window. Read it again below.")
+        return show([], 409)
+    except WorkflowError as error:
+        form.form_errors.append(str(error))
+        return show([], error.status)
+    send_notices()
+    flash("Submitted for authorisation.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
 

@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from .context import template_globals
@@ -39,6 +40,9 @@ def render_error(error: HTTPException) -> Response | HTTPException:
     """The error page in the host's layout; Werkzeug's own page if even that cannot be rendered."""
     if error.code is None or error.code >= 500:
         return error
+    if isinstance(error, RequestEntityTooLarge):
+        # The body is never read: a host's layout that builds a form (a logout button) reads an empty one.
+        request.form = request.files = ImmutableMultiDict()  # type: ignore[misc]
     try:  # the pages' globals given here: the blueprint's context processor may not have run
         body = render_template("home_visits/error.html", error=error, message=message(error), **template_globals())
     except Exception:  # a broken host template must not turn a 404 into a 500
