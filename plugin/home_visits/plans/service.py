@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
@@ -205,34 +204,68 @@ def how_long(delta: timedelta) -> str:
 OWN = (Visit.lead_id, Visit.second_staff_id, Visit.contact_id)
 
 
-def visible_to(person: Person, *, schools: Collection[str] | None = None) -> Select[tuple[Visit]]:
-    """Visits ``person`` may see: every visit of ``schools`` (those where they are approver or office),
-    else those they lead, go second on, or are the responsible contact for."""
+def visible_to(person: Person, *, schools: Collection[str] | None = None, everything: bool = False
+               ) -> Select[tuple[Visit]]:
+    """Visits ``person`` may see: every visit (``everything``: they see every school's), every visit of
+    ``schools`` (those where they are approver or office), else those they lead, go second on, or are the
+    responsible contact for."""
     query = select(Visit)
+    if everything:
+        return query
     if schools is None:
         return query.where(or_(*(column == person.id for column in OWN)))
     return query.where(Visit.school_id.in_(list(schools)))
 
 
-def soonest_first(today: datetime) -> tuple[Any, ...]:
-    """The order a list of visits reads in: plans with no date yet (to finish), then what is coming up,
-    soonest first, then earlier visits, newest first. ``today`` is the start of the school's day."""
-    group = case((Visit.starts_at.is_(None), 0), (Visit.starts_at >= today, 1), else_=2)
-    coming = case((Visit.starts_at >= today, Visit.starts_at), else_=None)
-    return group, coming.asc(), Visit.starts_at.desc(), Visit.id.desc()
+#: A list's total is counted up to this many (a bigger list says "more than 10,000"): counting every one
+#: of years of history on every page view would cost more than the page.
+COUNT_LIMIT = 10_000
 
 
-def my_page(session: Session, person: Person, *, number: int, size: int, today: datetime) -> tuple[list[Visit], int]:
+def soonest_page(session: Session, query: Select[tuple[Visit]], *, today: datetime, number: int,
+                 size: int) -> tuple[list[Visit], int, bool]:
+    """One page of ``query`` in the order a list of visits reads in, its total (up to :data:`COUNT_LIMIT`,
+    ``COUNT_LIMIT + 1`` beyond) and whether a next page follows: plans with no date yet (to finish), then
+    what is coming up, soonest first, then earlier visits, newest first. ``today`` is the start of the
+    school's day. Each part is read in an order the visits' indexes keep, so a page of a list with years
+    of history costs what one with a term's does (no sort, and no count, of every row)."""
+    parts = (query.where(Visit.starts_at.is_(None)).order_by(Visit.id.desc()),
+             query.where(Visit.starts_at >= today).order_by(Visit.starts_at, Visit.id.desc()),
+             query.where(Visit.starts_at < today).order_by(Visit.starts_at.desc(), Visit.id.desc()))
+    counts = (_count(session, parts[0]), _count(session, parts[1]), None)  # small ranges of an index
+    skip, ids = (number - 1) * size, []
+    for part, count in zip(parts, counts, strict=True):
+        if len(ids) > size:
+            break
+        if count is not None and skip >= count:
+            skip -= count
+            continue
+        # Ids first (read from the indexes, sorted small), then the page's rows: never every row sorted whole.
+        # One more than a page, to know whether another follows.
+        ids += session.scalars(part.with_only_columns(Visit.id).limit(size + 1 - len(ids)).offset(skip)).all()
+        skip = 0
+    more, ids = len(ids) > size, ids[:size]
+    found = {visit.id: visit for visit in session.scalars(select(Visit).where(Visit.id.in_(ids)))}
+    return [found[visit_id] for visit_id in ids], _count(session, query, at_most=COUNT_LIMIT + 1), more
+
+
+def _count(session: Session, query: Select[tuple[Visit]], *, at_most: int | None = None) -> int:
+    """How many rows ``query`` finds (up to ``at_most``), counted from its ids (an index is enough)."""
+    ids = query.order_by(None).with_only_columns(Visit.id).limit(at_most).subquery()
+    return session.scalar(select(func.count()).select_from(ids)) or 0
+
+
+def my_page(session: Session, person: Person, *, number: int, size: int,
+            today: datetime) -> tuple[list[Visit], int, bool]:
     """One page of a person's own visits (those they lead, go second on or are the contact for), in
-    :func:`soonest_first` order."""
-    return page(session, visible_to(person).order_by(*soonest_first(today)), number=number, size=size)
+    :func:`soonest_page` order."""
+    return soonest_page(session, visible_to(person), today=today, number=number, size=size)
 
 
 def page(session: Session, query: Select[tuple[Visit]], *, number: int, size: int) -> tuple[list[Visit], int]:
     """One page of ``query`` and the total count."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     rows = session.scalars(query.limit(size).offset((number - 1) * size)).all()
-    return list(rows), total
+    return list(rows), _count(session, query)
 
 
 def saved_with(session: Session, token: str, person: Person) -> int | None:

@@ -48,13 +48,15 @@ def my_visits() -> str:
     policy = get_state().policy
     today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, schools=overseen).order_by(*services.soonest_first(today))
-        visits, total = services.page(get_session(), query, number=page_number(), size=size)
+        query = services.visible_to(me, schools=overseen, everything=len(overseen) == len(get_state().schools))
+        visits, total, more = services.soonest_page(get_session(), query, today=today, number=page_number(),
+                                                    size=size)
     else:
-        visits, total = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
+        visits, total, more = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
     return render_template(
-        "home_visits/my_visits.html", visits=visits, total=total, page=page_number(), size=size, today=today,
-        everyone=everyone, can_see_all=bool(overseen), me=me, form=SafetyForm(),
+        "home_visits/my_visits.html", visits=visits, total=total, more=more, page=page_number(), size=size,
+        count_limit=services.COUNT_LIMIT, today=today, everyone=everyone, can_see_all=bool(overseen), me=me,
+        form=SafetyForm(),
         open_actions=recording.open_actions(get_session(), lead_id=me.id),
     )
 
