@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from home_visits.extension import state
+from sqlalchemy import func, select
 
+from home_visits.extension import state
+from home_visits.models import Visit
+
+from .conftest import form_data, valid_plan
 from .trust import make_trust_app, signed_in, visit_factory
 
 
@@ -33,3 +37,18 @@ def test_the_plan_form_asks_which_school_only_of_those_who_plan_at_several(tmp_p
     assert form.status_code == 200 and "For <strong>North Primary</strong>" in form.get_data(as_text=True)
     assert signed_in(app, "nina").get("/home-visits/new?school=south").status_code == 404
     assert signed_in(app, "noor").get("/home-visits/new").status_code == 403  # approves, does not plan
+
+
+def test_the_plan_form_offers_only_people_of_the_visits_school_or_the_trust(tmp_path: Path) -> None:
+    app = make_trust_app(tmp_path / "instance")
+    nina = signed_in(app, "nina")
+    form = nina.get("/home-visits/new").get_data(as_text=True)
+    for offered in ("Ned North", "Nell North", "Noor North", "Tara Trust", "Tom Trust"):
+        assert f">{offered}</option>" in form, offered
+    for stranger in ("Sol South", "Sid South", "Sky South", "Sue South"):
+        assert stranger not in form, stranger
+    posted = nina.post("/home-visits/new", data=form_data(valid_plan(lead_id="nina", second_staff_id="sol",
+                                                                      contact_id="nell"), save="Save draft"))
+    assert posted.status_code == 422 and "Not a valid choice" in posted.get_data(as_text=True)
+    with state(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Visit)) == 0  # nothing half-saved

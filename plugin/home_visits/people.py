@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 log = logging.getLogger("home_visits")
@@ -78,8 +79,7 @@ class Person:
 
     def at(self, school_id: str) -> Person:
         """The person as ``school_id`` sees them: their trust-wide roles and their roles there."""
-        there = dict(self.school_roles).get(school_id, frozenset())  # type: ignore[arg-type]
-        return replace(self, roles=self.roles | there, school_roles=())
+        return _at(self, school_id) if self.school_roles else self
 
     def schools_with(self, roles: Collection[str], schools: Iterable[str]) -> list[str]:
         """The ids among ``schools`` where the person has any of ``roles``."""
@@ -98,6 +98,13 @@ class Directory(Protocol):
 
     def staff(self) -> list[Person]:
         """Everyone who can be picked as a second member of staff or responsible contact."""
+
+
+@lru_cache(maxsize=4096)
+def _at(person: Person, school_id: str) -> Person:
+    """:meth:`Person.at`, worked out once per person and school (a trust's pages ask it for every school)."""
+    there = dict(person.school_roles).get(school_id, frozenset())  # type: ignore[arg-type]
+    return replace(person, roles=person.roles | there, school_roles=())
 
 
 #: Where the default directory looks for a phone number, in order (``us_phone_number``: Flask-Security-Too's).

@@ -130,7 +130,9 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
                like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = get_state(), get_session()
     policy = st.policy_for(school)
-    form = PlanForm(policy=policy, staff=st.directory.staff(), me=me,
+    # A second member of staff or a contact is someone of the visit's school (or of the whole trust).
+    staff = [person for person in st.directory.staff() if person.at(school).has_any_role()]
+    form = PlanForm(policy=policy, staff=staff, me=me,
                     today=st.clock().astimezone(policy.zone).date())
     submittable = visit is None or visit.state in workflow.SUBMITTABLE
     if not submittable:

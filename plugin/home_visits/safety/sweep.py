@@ -66,9 +66,11 @@ def raise_due(session: Session, policy: Policy | Context, now: datetime, result:
     for visit in visits:
         visit_id = visit.id
         try:
+            due_now = safety.due_alerts(visit, policy_of(visit), now)
+            new = [due for due in due_now if (visit_id, due.key) not in existing]
+            if not new:  # the usual run: nothing new is due, so nothing to write
+                continue
             with unit_of_work(session):
-                due_now = safety.due_alerts(visit, policy_of(visit), now)
-                new = [due for due in due_now if (visit_id, due.key) not in existing]
                 for due in new:
                     result.raised += raise_alert(session, visit_id, due.key, due.notify, due.at) is not None
         except Exception as error:  # noqa: BLE001 - one bad visit must never silence the others
