@@ -28,7 +28,7 @@ from typing import TextIO
 from home_visits.calendar.ical import build_feed
 from home_visits.extension import state
 
-from . import data, feed_cache, feed_http, handbook, pages, sweep
+from . import data, feed_cache, feed_http, handbook, pages, sweep, trust
 from .feed import ZONE, baseline, make_events, plugin
 
 GOOGLE_LIMIT = 1_000_000
@@ -57,8 +57,7 @@ class Sizes:
 FULL = Sizes()
 QUICK = Sizes(feed=60, feed_big=240, feed_repeat=1, feed_out=20, feed_size_of=60, history=20, history_big=200,
               page_requests=4, page_warmup=1, sweep_runs=1, trust_schools=3, http_seconds=0.2, http_warmup=0.05,
-              http_rounds=1,
-              handbook_runs=1)
+              http_rounds=1, handbook_runs=1)
 
 
 @dataclass
@@ -216,6 +215,20 @@ def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: P
                "s", f"{_n(small.history)} past visits", "<=", 1.5, extra={"emails_per_sweep": emails})
 
 
+def trust_page_rows(sizes: Sizes, work: Path, log: Callable[[str], None]) -> list[Row]:
+    schools = sizes.trust_schools
+    log(f"a trust's pages, {schools} schools ({schools * trust.IN_WINDOW:,} visits in the window, "
+        f"{schools * sweep.TRUST_OUT} out), p95 of {sizes.page_requests} requests, against one school")
+    figures = trust.measure(work, schools=schools, requests=sizes.page_requests, warmup=sizes.page_warmup)
+    one = f"one school, {sweep.TRUST_OUT} out"
+    return [
+        Row("trust_dashboard", f"the trust's dashboard p95, {schools} schools and {schools * sweep.TRUST_OUT} out",
+            *figures["dashboard"], "ms", f"one school's dashboard, {sweep.TRUST_OUT} out", "<=", 2.0),
+        Row("trust_my_visits", f'"my visits" p95 of one school\'s staff in a trust of {schools}',
+            *figures["my_visits"], "ms", one, "<=", 1.5),
+    ]
+
+
 def trust_sweep_rows(sizes: Sizes, scratch: Path, log: Callable[[str], None]) -> list[Row]:
     out = sizes.trust_schools * sweep.TRUST_OUT
     log(f"escalation sweep of a trust, {sizes.trust_schools} schools and {out} out, against one school")
@@ -257,7 +270,8 @@ def handbook_row(work: Path, sizes: Sizes, log: Callable[[str], None]) -> Row:
 
 MEASURES = ("feed_build", "feed_growth", "feed_rebuild", "feed_rebuild_big", "feed_304", "feed_200",
             *(f"page_{page.id}" for page in pages.PAGES),
-            "sweep", "sweep_trust", "sweep_trust_idle", "handbook", "feed_size_full", "feed_size_limited",
+            "sweep", "sweep_trust", "sweep_trust_idle", "trust_dashboard", "trust_my_visits", "handbook",
+            "feed_size_full", "feed_size_limited",
             "feed_memory")
 
 
@@ -288,6 +302,7 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
         rows += page_rows(small, big, sizes, log)
         rows.append(sweep_row(small, big, sizes, work / "sweep", log))
         rows += trust_sweep_rows(sizes, work / "trust-sweep", log)
+        rows += trust_page_rows(sizes, work / "trust-pages", log)
         rows += http_rows(small, sizes, log)
         rows.append(handbook_row(work / "handbook", sizes, log))
     rows.sort(key=lambda row: MEASURES.index(row.id))
