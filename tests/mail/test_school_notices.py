@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 
-from ..conftest import Inbox, form_data, valid_plan
+from ..conftest import Inbox, form_data, submit_plan, valid_plan
 from ..trust import make_trust_app, signed_in, visit_factory
 from .test_notices import body, no_pupil_name, to
 
@@ -29,28 +29,27 @@ def trust(tmp_path: Path, smtp_server: Inbox) -> Iterator[Flask]:
     state(app).engine.dispose()
 
 
-def plan(school: str, form: dict[str, str] | None = None, **changes: Any) -> dict[str, Any]:
-    """The plan form of a plan at ``school`` by its staff, submitted (or as ``form`` says)."""
+def plan(school: str, **changes: Any) -> dict[str, Any]:
+    """The plan form of a plan at ``school`` by its staff."""
     people = {"north": ("nina", "ned", "nell"), "south": ("sol", "sid", "sue")}[school]
-    return form_data(valid_plan(lead_id=people[0], second_staff_id=people[1], contact_id=people[2], **changes),
-                     **(form or {"submit": "Submit"}))
+    return form_data(valid_plan(lead_id=people[0], second_staff_id=people[1], contact_id=people[2], **changes))
 
 
 def test_a_plan_goes_to_its_own_school_s_approvers_and_names_the_school(trust: Flask, smtp_server: Inbox) -> None:
-    assert signed_in(trust, "nina").post("/home-visits/new?school=north", data=plan("north")).status_code == 302
+    assert submit_plan(signed_in(trust, "nina"), plan("north"), "/home-visits/new?school=north").status_code == 302
     (message,) = smtp_server.messages
     assert to(message) == {"noor@north.example", "tom@trust.example"}
     assert message["Subject"] == "[North] Plan to authorise: home visit Wed 04 Mar, J.S."
     assert "School: North Primary" in body(message)
     smtp_server.clear()
-    assert signed_in(trust, "tara").post("/home-visits/new?school=south", data=plan("south")).status_code == 302
+    assert submit_plan(signed_in(trust, "tara"), plan("south"), "/home-visits/new?school=south").status_code == 302
     assert to(smtp_server.messages[0]) == {"sky@south.example", "tom@trust.example"}
     no_pupil_name(smtp_server, "Jamie", "Smith")
 
 
 def test_the_safeguarding_lead_route_is_asked_at_the_plan_s_school(trust: Flask, smtp_server: Inbox) -> None:
     data = plan("south", reason="signs-of-distress")
-    assert signed_in(trust, "sol").post("/home-visits/new?school=south", data=data).status_code == 302
+    assert submit_plan(signed_in(trust, "sol"), data, "/home-visits/new?school=south").status_code == 302
     assert to(smtp_server.messages[0]) == {"tom@trust.example"}  # the trust's DSL, not the school's approver
 
 
@@ -65,7 +64,7 @@ def test_decisions_and_sent_back_plans_name_the_school(trust: Flask, smtp_server
     assert message["Subject"] == "[South] Plan authorised: home visit Wed 04 Mar, J.S."
     with state(trust).sessions() as session:
         version = session.get(Visit, visit.id).version
-    moved = plan("south", {"start_time": "13:00", "return_time": "14:00", "save": "Save", "version": str(version)})
+    moved = {**plan("south"), "start_time": "13:00", "return_time": "14:00", "save": "Save", "version": str(version)}
     assert signed_in(trust, "sol").post(f"/home-visits/{visit.id}/edit", data=moved).status_code == 302
     assert to(smtp_server.messages[-1]) == {"sky@south.example"}
     assert smtp_server.messages[-1]["Subject"].startswith("[South] Changed plan to authorise again")
