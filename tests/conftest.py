@@ -78,18 +78,28 @@ def reset_database(uri: str) -> None:
     engine.dispose()
 
 
-def make_app(instance: Path, **config: Any) -> Flask:
-    """A minimal host portal with Flask-Login users and the plugin embedded."""
+def make_app(instance: Path, *, users: dict[str, User] | None = None, **config: Any) -> Flask:
+    """A minimal host portal with Flask-Login users (``users``, else :data:`USERS`) and the plugin embedded."""
+    users = USERS if users is None else users
     app = Flask("host_portal", instance_path=str(instance), root_path=str(instance))
     app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False,
                       HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
     app.config.update(config)
     if TEST_DATABASE_URI and app.config["HOME_VISITS_DATABASE_URI"] == TEST_DATABASE_URI:
         reset_database(TEST_DATABASE_URI)
-    LoginManager(app).user_loader(USERS.get)
-    HomeVisits(app, users=USERS.values)
+    LoginManager(app).user_loader(users.get)
+    HomeVisits(app, users=users.values)
     state(app).clock = Clock()
     return app
+
+
+def signed_in(app: Flask, user_id: str) -> FlaskClient:
+    """A new test client whose session belongs to ``user_id`` (as Flask-Login stores it)."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    return client
 
 
 @pytest.fixture

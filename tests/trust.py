@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from flask.testing import FlaskClient
-from flask_login import LoginManager
 
-from home_visits import HomeVisits
 from home_visits.extension import state
 from home_visits.models import Visit
 from home_visits.plans import service as services
 
-from .conftest import TEST_DATABASE_URI, Clock, User, reset_database, valid_plan
+from .conftest import User, make_app, signed_in, valid_plan
+
+__all__ = ["TRUST_USERS", "make_trust_app", "signed_in", "trust_config", "visit_factory"]
 
 SCHOOLS = ("north", "south")
 
@@ -72,25 +71,7 @@ def trust_config(folder: Path) -> dict[str, Any]:
 
 def make_trust_app(instance: Path, **config: Any) -> Flask:
     """A host portal for the trust: Flask-Login users with per-school roles, the plugin embedded."""
-    app = Flask("trust_portal", instance_path=str(instance), root_path=str(instance))
-    app.config.update(SECRET_KEY="test", TESTING=True, WTF_CSRF_ENABLED=False, HOME_VISITS_DATABASE_URI=TEST_DATABASE_URI)
-    app.config.update(trust_config(instance.parent / "policies"))
-    app.config.update(config)
-    if TEST_DATABASE_URI and app.config["HOME_VISITS_DATABASE_URI"] == TEST_DATABASE_URI:
-        reset_database(TEST_DATABASE_URI)
-    LoginManager(app).user_loader(TRUST_USERS.get)
-    HomeVisits(app, users=TRUST_USERS.values)
-    state(app).clock = Clock()
-    return app
-
-
-def signed_in(app: Flask, user_id: str) -> FlaskClient:
-    """A test client signed in as ``user_id``."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    return client
+    return make_app(instance, users=TRUST_USERS, **{**trust_config(instance.parent / "policies"), **config})
 
 
 def visit_factory(app: Flask) -> Callable[..., Visit]:

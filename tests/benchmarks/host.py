@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, request
-from flask.testing import FlaskClient
 from flask_login import LoginManager
 
 from home_visits import HomeVisits
 from home_visits.extension import state
 from tests.conftest import User
+from tests.conftest import signed_in as logged_in
+
+__all__ = ["NOW", "USERS", "dispose", "logged_in", "make_host"]
 
 #: Tuesday 10 March 2026, 11:30 in London (GMT, so also 11:30 UTC): "now" for every measure.
 NOW = datetime(2026, 3, 10, 11, 30, tzinfo=timezone.utc)
@@ -82,15 +84,6 @@ def make_host(instance: Path, *, now: datetime = NOW, users: Mapping[str, User] 
         return Response(app.config["BENCH_FEED_BYTES"], content_type="text/calendar; charset=utf-8")
 
     return app
-
-
-def logged_in(app: Flask, user_id: str) -> FlaskClient:
-    """A test client whose session belongs to ``user_id`` (as Flask-Login stores it)."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    return client
 
 
 def dispose(app: Flask) -> None:
