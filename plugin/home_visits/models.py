@@ -43,6 +43,7 @@ class Visit(Base):
         Index("ix_home_visits_visit_second", "second_staff_id", "starts_at", "id"),
         Index("ix_home_visits_visit_contact", "contact_id", "starts_at", "id"),
         Index("ix_home_visits_visit_school", "school_id", "starts_at", "id"),
+        Index("ix_home_visits_visit_state_school", "state", "school_id", "starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -59,8 +60,7 @@ class Visit(Base):
     pupil: Mapped[str] = mapped_column(String(120), nullable=False)
     #: Initials derived from ``pupil``, safe for calendar titles and emails.
     pupil_initials: Mapped[str] = mapped_column(String(12), nullable=False, default="")
-    #: ``pupil`` as a subject-access search matches it: NFKC, case-folded, single spaces
-    #: (:func:`home_visits.services.search_key`), so "zoë  ünal" finds "Zoë Ünal".
+    #: ``pupil`` as a subject-access search matches it (:func:`.text.search_key`): "zoë ünal" finds "Zoë Ünal".
     pupil_key: Mapped[str] = mapped_column(String(120), nullable=False, default="", index=True)
     #: The school's own reference for the pupil (UPN, MIS id), when staff give one.
     pupil_ref: Mapped[str] = mapped_column(String(40), nullable=False, default="", index=True)
@@ -77,7 +77,7 @@ class Visit(Base):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expected_return: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    #: Host user ids (strings, as Flask-Login's ``get_id()`` returns them).
+    #: People's permanent ids from the host's directory (``HOME_VISITS_USER_ID_ATTR``).
     lead_id: Mapped[PersonId]
     second_staff_id: Mapped[str | None] = mapped_column(String(64))
     #: Why the lead goes alone when there is no second member of staff.

@@ -43,12 +43,14 @@ def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str]
     )
 
 
-def watching(now: datetime) -> ColumnElement[bool]:
-    """The visits the chain watches at ``now``: out, or authorised, started (recently) and not checked out."""
+def watching(now: datetime, *, schools: Sequence[str] | None = None) -> ColumnElement[bool]:
+    """The visits the chain watches at ``now``: out, or authorised, started (recently) and not checked out;
+    of ``schools`` only when given (within each branch, so an index on state and school serves each)."""
     starts = Visit.starts_at
+    mine = [Visit.school_id.in_(list(schools))] if schools is not None else []
     return or_(
-        Visit.state == safety.CHECKED_OUT,
-        and_(Visit.state == safety.AUTHORISED, starts <= now, starts >= now - LOOK_BACK),
+        and_(Visit.state == safety.CHECKED_OUT, *mine),
+        and_(Visit.state == safety.AUTHORISED, *mine, starts <= now, starts >= now - LOOK_BACK),
     )
 
 
@@ -170,19 +172,22 @@ def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
     return dashboards(session, now, {"": policy}, every_school=True)[""]
 
 
-def _shown(now: datetime, policies: Mapping[str, Policy], *, one: bool) -> ColumnElement[bool]:
-    """The visits a dashboard lists: watched, or today's (by each school's own day) not yet out.
-    ``one``: every visit is the one school's (no school filter)."""
+def _shown(now: datetime, policies: Mapping[str, Policy], *, every_school: bool) -> ColumnElement[bool]:
+    """The visits a dashboard lists: watched, or today's (by each school's own day) not yet out; of the
+    schools in ``policies`` unless it names ``every_school``."""
+    schools = None if every_school else list(policies)
     by_zone: dict[str, list[str]] = {}
     for school, policy in policies.items():
         by_zone.setdefault(policy.school.timezone, []).append(school)
     today = []
-    for schools in by_zone.values():
-        start = safety.local_moment(now, time(0), policies[schools[0]])
+    for zoned in by_zone.values():
+        start = safety.local_moment(now, time(0), policies[zoned[0]])
         day = Visit.starts_at.between(start, start + timedelta(days=1))
-        today.append(day if one else and_(Visit.school_id.in_(schools), day))
-    return or_(watching(now), and_(or_(*today), Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED,
-                                                                 workflow.RETURNED])))
+        today.append(day if len(by_zone) == 1 else and_(Visit.school_id.in_(zoned), day))
+    later = [Visit.state.in_([workflow.AUTHORISED, workflow.SUBMITTED, workflow.RETURNED]), or_(*today)]
+    if schools is not None:
+        later.insert(1, Visit.school_id.in_(schools))
+    return or_(watching(now, schools=schools), and_(*later))
 
 
 def _open_alarms(policies: Mapping[str, Policy], *, every_school: bool) -> Select[tuple[Alert, Visit]]:
@@ -205,9 +210,7 @@ def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], 
     def board_of(visit: Visit) -> Dashboard | None:
         return boards[only] if only is not None else boards.get(visit.school_id)
 
-    query = select(Visit).where(_shown(now, policies, one=only is not None))
-    if not every_school:
-        query = query.where(Visit.school_id.in_(list(policies)))
+    query = select(Visit).where(_shown(now, policies, every_school=every_school))
     sweep = session.get(JobRun, "escalate")
     watched_ids: list[int] = []
     for visit in session.scalars(query.order_by(Visit.expected_return, Visit.id)):
@@ -264,9 +267,7 @@ def overview(session: Session, now: datetime, policies: Mapping[str, Policy], *,
     """The trust's dashboard at ``now`` for the schools in ``policies``: counts by school, worked out as
     :func:`dashboards` sorts visits into sections, and the open alarms."""
     counts = {school: Counts() for school in policies}
-    query = select(*_COUNTED).where(_shown(now, policies, one=False))
-    if not every_school:
-        query = query.where(Visit.school_id.in_(list(policies)))
+    query = select(*_COUNTED).where(_shown(now, policies, every_school=every_school))
     sections = {safety.OVERDUE: "overdue", safety.MISSED: "missed", safety.OUT: "out"}
     for row in session.execute(query):
         if (line := counts.get(row.school_id)) is None:
