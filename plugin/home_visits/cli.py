@@ -253,11 +253,14 @@ def export_command(pupil: str, out: str, school_id: str | None) -> None:
     click.echo(f"Wrote {export['visits']} visits to {folder / stem}.json and .html")
 
 
-@home_visits_cli.command("schools")
+@home_visits_cli.group("schools", invoke_without_command=True)
 @with_appcontext
-def schools_command() -> None:
+def schools_group() -> None:
     """List the configured schools, one a line: the id, a tab, the name. Exits 1, saying so on stderr, when
-    the database holds visits of a school that is not configured (no page, feed or job shows them)."""
+    the database holds visits of a school that is not configured (no page, feed or job shows them):
+    ``schools move OLD NEW`` gives them to a configured school."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return
     st = state(current_app)
     for school in st.schools:
         click.echo(f"{school.id}\t{school.name}")
@@ -266,8 +269,24 @@ def schools_command() -> None:
     if stray:
         listed = ", ".join(f"{school} ({count})" for school, count in stray.items())
         click.echo(f"{sum(stray.values())} visits belong to schools that are not configured: {listed}. No page, "
-                   "feed or job shows them: name the school in HOME_VISITS_SCHOOLS again. (exit 1)", err=True)
+                   "feed or job shows them: name the school in HOME_VISITS_SCHOOLS again, or give them to a "
+                   "school with: flask home-visits schools move OLD NEW. (exit 1)", err=True)
         raise SystemExit(1)
+
+
+@schools_group.command("move")
+@click.argument("old")
+@click.argument("new")
+@with_appcontext
+def move_command(old: str, new: str) -> None:
+    """Give every visit of school id OLD to the configured school NEW (each visit's history says so)."""
+    st = state(current_app)
+    if new not in st.schools.ids:
+        raise click.BadParameter(f"no school {new!r} is configured; the schools are: {', '.join(st.schools.ids)}",
+                                 param_hint="NEW")
+    with st.sessions() as session, unit_of_work(session):
+        moved = retention.move_school(session, old[:40], new, st.clock())
+    click.echo(f"Moved {moved} visits from {old[:40]!r} to {new!r}." if moved else f"No visits belong to {old[:40]!r}.")
 
 
 @home_visits_cli.group("handbook")

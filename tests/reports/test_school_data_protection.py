@@ -4,6 +4,7 @@ school no longer configured."""
 
 from __future__ import annotations
 
+import html
 import json
 import stat
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from sqlalchemy import update
 from home_visits.extension import state
 from home_visits.models import Visit
 
-from ..trust import make_trust_app, trust_config, visit_factory
+from ..trust import make_trust_app, signed_in, trust_config, visit_factory
 
 OLD, MIDDLING = datetime(2018, 3, 5, 10, tzinfo=timezone.utc), datetime(2022, 3, 7, 10, tzinfo=timezone.utc)
 
@@ -106,3 +107,25 @@ def test_the_schools_command_lists_ids_and_names_and_warns_of_unconfigured_visit
 def test_the_schools_command_in_a_one_school_portal(app: Any) -> None:
     result = app.test_cli_runner().invoke(args=["home-visits", "schools"])
     assert result.exit_code == 0 and result.stdout == f"school\t{state(app).policy.school.name}\n"
+
+
+def test_schools_move_gives_stranded_visits_to_a_configured_school(trust: Any) -> None:
+    """A portal that ran as one school (its visits under ``school``) and then listed its schools under
+    other ids: the visits no page showed are given to a school, with a line in each one's history."""
+    app, v = trust
+    runner = app.test_cli_runner()
+    with state(app).sessions() as session:
+        stranded = Visit.id.in_([v["south old"], v["south middling"]])
+        session.execute(update(Visit).where(stranded).values(school_id="school"))
+        session.commit()
+    noor = signed_in(app, "noor")
+    assert noor.get(f"/home-visits/{v['south old']}").status_code == 404
+    refused = runner.invoke(args=["home-visits", "schools", "move", "school", "west"])
+    assert refused.exit_code == 2 and "'west'" in last_line(refused) and "north, south" in last_line(refused)
+    moved = runner.invoke(args=["home-visits", "schools", "move", "school", "north"])
+    assert moved.exit_code == 0 and last_line(moved) == "Moved 2 visits from 'school' to 'north'."
+    assert runner.invoke(args=["home-visits", "schools"]).exit_code == 0  # nothing stranded now
+    page = html.unescape(noor.get(f"/home-visits/{v['south old']}").get_data(as_text=True))
+    assert "moved to another school" in page and "Moved from school 'school' to 'north'" in page
+    again = runner.invoke(args=["home-visits", "schools", "move", "school", "north"])
+    assert again.exit_code == 0 and last_line(again) == "No visits belong to 'school'."

@@ -48,7 +48,7 @@ ACTION_WORDS = {
     "record_started": "started the visit record", "record_corrected": "corrected the record",
     "record_confirmed": "confirmed the record", "action_done": "marked an action done",
     "email_sent": "email sent", "email_failed": "email not sent", "in_digest": "listed in the morning digest",
-    "check_failed": "the safety check could not read the visit",
+    "check_failed": "the safety check could not read the visit", "school_moved": "moved to another school",
 }
 
 #: action -> (states it may start from, state it leads to)

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..audit import SYSTEM, audit
+from ..calendar.service import touch
 from ..models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
 from ..text import normalise_ref, search_key
 
@@ -55,6 +57,20 @@ def unconfigured(session: Session, schools: Sequence[str]) -> dict[str, int]:
     still held (a school taken out of ``HOME_VISITS_SCHOOLS``, or a typing error in an id)."""
     query = select(Visit.school_id, func.count()).where(Visit.school_id.not_in(schools)).group_by(Visit.school_id)
     return {school: count for school, count in session.execute(query.order_by(Visit.school_id))}
+
+
+def move_school(session: Session, old: str, new: str, now: datetime) -> int:
+    """Give every visit of the school id ``old`` to the school ``new`` (visits stranded under an id no longer
+    configured, or a school that joined another), each with a line in its history; feeds show the change.
+    Returns how many moved."""
+    visits = list(session.scalars(select(Visit).where(Visit.school_id == old).order_by(Visit.id)))
+    for visit in visits:
+        visit.school_id = new
+        audit(session, visit, SYSTEM, "school_moved", now, from_state=visit.state, to_state=visit.state,
+              comment=f"Moved from school {old!r} to {new!r} (flask home-visits schools move)")
+    if visits:
+        touch(session, now)
+    return len(visits)
 
 
 def purge(session: Session, now: datetime, years: int, *, school: str | None = None) -> int:
