@@ -8,7 +8,7 @@ office's and its out-of-hours contact's email addresses. Pure: no Flask, no data
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -91,6 +91,10 @@ class Schools(Sequence[School]):
     @property
     def first(self) -> School:
         return self._list[0]
+
+    def every(self, school_ids: Collection[str]) -> bool:
+        """Whether ``school_ids`` are all the portal's schools (so a query needs no school filter)."""
+        return set(school_ids) >= set(self._by_id)
 
     def get(self, school_id: str | None) -> School | None:
         return self._by_id.get(school_id or "")

@@ -48,7 +48,7 @@ def my_visits() -> str:
     policy = get_state().policy
     today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, schools=overseen, everything=len(overseen) == len(get_state().schools))
+        query = services.visible_to(me, schools=overseen, everything=get_state().schools.every(overseen))
         visits, total, more = services.soonest_page(get_session(), query, today=today, number=page_number(),
                                                     size=size)
     else:
@@ -63,11 +63,11 @@ def my_visits() -> str:
 
 def approvals() -> str:
     me = current_person()
-    deciding = schools_where(me, lambda person, authorisers: person.has(*authorisers))
+    deciding = schools_where(me, workflow.authorises)
     if not deciding:
         abort(403)
     query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
-    if len(deciding) < len(get_state().schools):  # only some schools' plans
+    if not get_state().schools.every(deciding):  # only some schools' plans
         query = query.where(Visit.school_id.in_(deciding))
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     visits, total = services.page(get_session(), query, number=page_number(), size=size)

@@ -112,7 +112,7 @@ def sees_everything(person: Person, authorisers: Collection[str]) -> bool:
 
 def can_authorise(visit: VisitLike, person: Person, authorisers: Collection[str]) -> bool:
     """Approvers decide plans, but never one they are going on themselves."""
-    return person.has(*authorisers) and not is_visiting(visit, person)
+    return authorises(person, authorisers) and not is_visiting(visit, person)
 
 
 def may_take_charge(visit: Any, person: Person, authorisers: Collection[str]) -> bool:
@@ -134,9 +134,14 @@ def reads_record(visit: VisitLike, person: Person, authorisers: Collection[str])
     return is_visiting(visit, person) or reads_every_record(person, authorisers)
 
 
+def authorises(person: Person, authorisers: Collection[str]) -> bool:
+    """Whether ``person`` (as one school sees them) decides that school's plans: the approvals queue."""
+    return person.has(*authorisers)
+
+
 def reads_every_record(person: Person, authorisers: Collection[str]) -> bool:
     """Those who authorise read every record, so they alone get reports built from records."""
-    return person.has(*authorisers)
+    return authorises(person, authorisers)
 
 
 #: History lines whose comment is part of the record (an action's text, a correction's reason, the

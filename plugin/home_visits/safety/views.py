@@ -172,7 +172,7 @@ def dashboard() -> str:
     now, minutes = st.clock(), current_app.config["HOME_VISITS_SWEEP_MINUTES"]
     chosen = [asked] if asked else overseen
     policies = {school: st.policy_for(school) for school in chosen}
-    every_school = len(chosen) == len(st.schools)
+    every_school = st.schools.every(chosen)
     schools, trust = [], None
     if len(chosen) > 1:
         trust = escalation.overview(session, now, policies, every_school=every_school)
