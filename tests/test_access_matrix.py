@@ -195,7 +195,7 @@ URL_VALUES: dict[str, Callable[[Cell], Any]] = {
 
 def plugin_routes() -> list[tuple[str, str]]:
     """(endpoint, method) for every rule of the plugin's blueprint, from a URL map."""
-    from home_visits.web.blueprint import blueprint
+    from home_visits.pages.blueprint import blueprint
 
     bare = Flask("routes_only")
     bare.register_blueprint(blueprint, url_prefix="/home-visits")

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from home_visits.extension import state
-from home_visits.handbook_site import mkdocs_config, sources
+from home_visits.handbook.site import mkdocs_config, sources
 
 from .conftest import make_app
 
@@ -71,9 +71,9 @@ def test_a_school_hosting_its_own_handbook_keeps_its_link(tmp_path: Path) -> Non
 
 def test_the_build_uses_the_schools_policy_and_says_what_went_wrong(tmp_path: Path) -> None:
     broken = tmp_path / "our-policy.yaml"
-    broken.write_text("extends: default\nrules:\n  grace_minutes: soon\n")
-    app = make_app(tmp_path / "instance")
-    app.config["HOME_VISITS_POLICY"] = str(broken)  # after start-up, so only the build meets it
+    broken.write_text("extends: default\n")
+    app = make_app(tmp_path / "instance", HOME_VISITS_POLICY=str(broken))
+    broken.write_text("extends: default\nrules:\n  grace_minutes: soon\n")  # after start-up: only the build meets it
     result = app.test_cli_runner().invoke(args=["home-visits", "handbook", "build"])
     assert result.exit_code == 1
     assert "our-policy.yaml" in result.output and "grace_minutes" in result.output
@@ -90,7 +90,7 @@ def test_the_mkdocs_config_is_made_absolute(tmp_path: Path) -> None:
 
 def test_every_guidance_link_on_the_plan_form_lands_on_its_page_and_anchor(built_handbook: Path) -> None:
     """The plan form's "read the guidance" links name pages and anchors of the built handbook."""
-    from home_visits.web.context import HANDBOOK_PAGES
+    from home_visits.plans.forms import HANDBOOK_PAGES
 
     for section, target in HANDBOOK_PAGES.items():
         page, _, anchor = target.partition("#")

@@ -17,30 +17,24 @@ from flask.cli import with_appcontext
 from . import db, files
 from .calendar.service import feed_bytes, scope_of, window_from_config
 from .db import unit_of_work
-from .handbook_site import HandbookError, build, school_site, site_dir, sources_by_school
-from .mail.context import Context, mail_context
-from .mail.notices import deliver, digest, reminders
+from .handbook.site import HandbookError, Source, build, school_site, site_dir
+from .mail.app import mail_context
+from .mail.notices import deliver
 from .models import Visit
 from .people import Person
+from .plans.notices import digest, reminders
 from .records.service import log_access
 from .reports import retention, subject_access
 from .safety.sweep import record_run, sweep
 from .state import state
 from .web import links
-from .web.links import visit_link, visit_links
+from .web.links import visit_links
 
 
 def _warn_about_links() -> None:
     """Commands that email or write links say once when those links will be wrong."""
     if not links.configured(current_app):
         click.echo(f"Warning: {links.UNSET_WARNING}", err=True)
-
-
-def _mail_context() -> Context:
-    """Schools and policies, directory, mail, links and the app's email templates, as a view has them."""
-    st = state(current_app)
-    return mail_context(current_app.config, policy=st.policy, directory=st.directory, link=visit_link,
-                        templates=current_app.jinja_env.get_template, schools=st.schools)
 
 
 @click.group("home-visits")
@@ -121,7 +115,7 @@ def escalate() -> None:
     st = state(current_app)
     try:
         with st.sessions() as session:
-            context = _mail_context()
+            context = mail_context()
             result = sweep(session, context, st.clock())
             plans = deliver(session, context, st.clock())  # plan emails that could not go at once
     except Exception as error:  # noqa: BLE001 - cron must hear why, in the last line and the exit code
@@ -149,7 +143,7 @@ def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
     _warn_about_links()
     st = state(current_app)
     with st.sessions() as session:
-        context, now = _mail_context(), st.clock()
+        context, now = mail_context(), st.clock()
         with unit_of_work(session):
             queued = queue(session, context, now)
         sent = deliver(session, context, now)
@@ -304,9 +298,9 @@ def build_command(out: str | None, school_id: str | None) -> None:
     each school's (or --school's) from its own policy, into a folder of its own named by its id."""
     config, st, school = current_app.config, state(current_app), _school_option(school_id)
     root = site_dir(out or config["HOME_VISITS_HANDBOOK_DIR"], current_app.instance_path)
-    sources = sources_by_school(config)
     for each in [school] if school else st.schools.ids:
-        site, source = school_site(root, each, trust=st.schools.trust), sources[each]
+        trust = st.schools.trust
+        site, source = school_site(root, each, trust=trust), Source.of(st.schools.of(each), trust=trust)
         started = time.monotonic()
         try:
             build(site, source=source)

@@ -10,13 +10,14 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from . import config, db
+from .calendar.cache import EventCache
 from .calendar.service import StaffMark
 from .cli import home_visits_cli
+from .pages import blueprint
 from .people import AttributeDirectory, Directory
 from .schools import load_schools
 from .state import EXTENSION_KEY, State, state
 from .web import errors, guards, links
-from .web.blueprint import blueprint
 from .web.context import close_session
 from .web.guards import MAX_ID, RedactFeedTokens
 
@@ -72,6 +73,7 @@ class HomeVisits:
         secure = guards.security_headers(app.config["HOME_VISITS_SECURITY_HEADERS"])  # bad: start-up stops
         app.extensions[EXTENSION_KEY] = State(
             schools, engine, db.session_factory(engine), directory, security_headers=secure,
+            event_cache=EventCache(),  # sized by HOME_VISITS_FEED_EVENT_CACHE when a feed is built
             staff_mark=StaffMark(app.config["HOME_VISITS_DIRECTORY_REFRESH"]),
         )
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])

@@ -59,6 +59,10 @@ class School:
     policy: Policy
     office_email: str = ""
     out_of_hours_email: str = ""
+    #: The file its policy is read from (``None``: the shipped policy) and the trust's file that one
+    #: extends (``None`` unless the school has a file of its own): what its handbook is built from.
+    policy_file: str | None = None
+    trust_file: str | None = None
 
 
 class Schools(Sequence[School]):
@@ -131,7 +135,7 @@ def _load_schools(entries: Sequence[Mapping[str, Any]] | None, *, policy: str | 
     if entries is None:
         trust_policy = cached_policy(policy)
         one = School(ONE_SCHOOL, trust_policy.school.name, trust_policy.school.name, trust_policy,
-                     out_of_hours_email=out_of_hours_email or "")
+                     out_of_hours_email=out_of_hours_email or "", policy_file=policy or None)
         return Schools([one], trust_policy=trust_policy, trust=False)
     if isinstance(entries, (str, bytes, Mapping)) or not isinstance(entries, Sequence):
         raise SchoolsError("HOME_VISITS_SCHOOLS must be a list of schools, each a mapping with an id and a name")
@@ -149,7 +153,9 @@ def _load_schools(entries: Sequence[Mapping[str, Any]] | None, *, policy: str | 
             cached_policy(policy, name=entry.name))
         schools.append(School(entry.id, entry.name, entry.short or entry.name, own,
                               office_email=entry.office_email or "",
-                              out_of_hours_email=entry.out_of_hours_email or out_of_hours_email or ""))
+                              out_of_hours_email=entry.out_of_hours_email or out_of_hours_email or "",
+                              policy_file=entry.policy or policy or None,
+                              trust_file=(policy or None) if entry.policy else None))
     return Schools(schools, trust_policy=trust_policy, trust=True)
 
 

@@ -1,12 +1,13 @@
 """What the plugin keeps per app, in ``app.extensions["home_visits"]``: nothing lives on the extension object.
 
-Views and commands read it through :func:`state`; the extension (``extension.py``) makes it once per app.
+Views and commands read it through :func:`state`; the extension (``extension.py``) makes it once per app,
+handing in the calendar's caches. ``State`` knows no domain: those parts are typed by the protocols here.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -14,18 +15,35 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import config
-from .calendar.cache import EventCache
-from .calendar.service import StaffMark
 from .people import Directory
 from .policy import Policy
 from .schools import Schools
 
+#: The key of the plugin's state in ``app.extensions``, and the name of its blueprint.
 EXTENSION_KEY = "home_visits"
 
 
 class HasExtensions(Protocol):
     extensions: dict[str, Any]
+
+
+class EventBytes(Protocol):
+    """Built calendar events by key, bounded (the calendar's ``EventCache`` is one)."""
+
+    def get_many(self, keys: Sequence[Hashable]) -> list[bytes | None]: ...
+    def put(self, key: Hashable, value: bytes) -> None: ...
+    def resize(self, limit: int) -> None: ...
+    def clear(self) -> None: ...
+    def __len__(self) -> int: ...
+
+
+class DirectoryMark(Protocol):
+    """A fingerprint of what the directory says about staff, and when it last changed (the calendar's
+    ``StaffMark`` is one)."""
+
+    seconds: float
+
+    def current(self, directory: Directory, *, now: datetime, monotonic: float) -> tuple[str, datetime]: ...
 
 
 @dataclass
@@ -43,9 +61,9 @@ class State:
     feed_cache: OrderedDict[Any, bytes] = field(default_factory=OrderedDict)
     #: Each calendar event's bytes by everything it shows, least recently used out first, at most
     #: ``HOME_VISITS_FEED_EVENT_CACHE`` of them: a feed after one change serialises one event again.
-    event_cache: EventCache = field(default_factory=lambda: EventCache(config.HOME_VISITS_FEED_EVENT_CACHE))
+    event_cache: EventBytes = field(kw_only=True)
     #: What the feeds show about staff from the host's directory (``HOME_VISITS_DIRECTORY_REFRESH``).
-    staff_mark: StaffMark = field(default_factory=lambda: StaffMark(config.HOME_VISITS_DIRECTORY_REFRESH))
+    staff_mark: DirectoryMark = field(kw_only=True)
     #: The headers every plugin response carries (``HOME_VISITS_SECURITY_HEADERS`` over the defaults).
     security_headers: dict[str, str] = field(default_factory=dict)
     #: Set-up problems already written to the log (each is logged once per app, not on every request).

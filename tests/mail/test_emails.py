@@ -13,12 +13,12 @@ import pytest
 from flask import Flask
 from jinja2 import ChoiceLoader, DictLoader
 
-from home_visits.mail import notices
+from home_visits.mail.app import mail_context
 from home_visits.mail.context import Context, Email, render_part
 from home_visits.people import Person
+from home_visits.plans import notices
 from home_visits.policy import cached_policy
 from home_visits.safety import sweep
-from home_visits.web.context import mail_context
 
 EMAILS = Path(notices.__file__).parents[1] / "templates" / "home_visits" / "emails"
 POLICY = cached_policy(None)

@@ -15,9 +15,9 @@ from flask import Flask
 
 from home_visits import handbook
 from home_visits.extension import state
-from home_visits.mail import notices
 from home_visits.mail.context import Context
 from home_visits.people import Person
+from home_visits.plans import notices
 from home_visits.plans import service as services
 from home_visits.plans.rules import check_plan, is_evening
 from home_visits.policy import load_policy

@@ -248,7 +248,7 @@ def test_two_sweeps_at_once_send_one_email_per_tier(app: Flask, login: Any, crea
 
     def run() -> None:
         with app.app_context():
-            from home_visits.web.context import mail_context
+            from home_visits.mail.app import mail_context
 
             with state(app).sessions() as session:
                 start.wait()

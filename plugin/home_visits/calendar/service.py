@@ -48,21 +48,6 @@ def window_from_config(config: Mapping[str, Any]) -> Window:
     return Window(config["HOME_VISITS_FEED_DAYS_BACK"], config["HOME_VISITS_FEED_DAYS_AHEAD"])
 
 
-def touch(session: Session, now: datetime) -> None:
-    """Move the change marker that calendar feeds compare (one atomic UPDATE)."""
-    session.execute(
-        update(ChangeMarker).where(ChangeMarker.id == 1).values(counter=ChangeMarker.counter + 1, changed_at=now)
-    )
-
-
-def moved(session: Session, visit: Visit, now: datetime, *, shown: bool = True) -> None:
-    """A visit changed: stamp it and, when a calendar shows the change, raise its SEQUENCE."""
-    visit.updated_at = now
-    if shown:
-        visit.sequence += 1
-    touch(session, now)
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

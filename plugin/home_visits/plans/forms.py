@@ -47,6 +47,19 @@ AGREED = options(AGREED_WORDS.items())
 #: Plan fields whose rule messages sit beside a differently named form field.
 FIELD_FOR_PLAN = {"starts_at": "start_time", "expected_return": "return_time"}
 
+#: Which handbook page explains each section of the plan form.
+HANDBOOK_PAGES = {
+    "pupil": "filing-a-plan.html",
+    "reason": "right-step.html",
+    "when": "who-goes.html",
+    "staff": "who-goes.html",
+    "family": "families-and-agencies.html",
+    "risk": "before.html#before-risk-assessment",
+    "checklist": "before.html",
+    "travel": "getting-there.html",
+}
+
+
 
 class PlanForm(FlaskForm):
     """Every field of a visit plan. Choices come from the policy and the host's staff list."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from .. import clock
 from ..errors import Problem
 from ..policy import Policy
 
@@ -79,6 +80,8 @@ TRAVEL_WORDS = {
     "public_transport": "Public transport",
 }
 AGREED_WORDS = {"yes": "Yes", "no": "No, the visit is unannounced", "not_asked": "Not yet asked"}
+#: Plain words for the plan's choice fields, as the pages that show a plan say them.
+CHOICE_WORDS = {"family_agreed": AGREED_WORDS, "appointment": APPOINTMENT_WORDS, "travel": TRAVEL_WORDS}
 #: Plan fields whose change sends an authorised plan back for authorisation: everything the approver
 #: judged (who, where, when, why, contact, consent, alternatives, risks, travel, checklist).
 REAUTHORISE_FIELDS = frozenset(plan_fields("judged"))
@@ -241,3 +244,26 @@ def _duration(minutes: int) -> str:
     if mins:
         parts.append(f"{mins} minutes")
     return " ".join(parts)
+
+
+# The check-out window: staff check out on the visit's day, from the policy's minutes before the start.
+
+
+def check_out_opens(visit: Any, policy: Policy) -> datetime | None:
+    """From when the visiting staff may check out: the policy's minutes before the start, on the day."""
+    if visit.starts_at is None:
+        return None
+    opens = visit.starts_at - timedelta(minutes=policy.rules.check_out_opens_minutes)
+    return max(opens, clock.local_moment(visit.starts_at, time(0), policy.zone))
+
+
+def check_out_closes(visit: Any, policy: Policy) -> datetime | None:
+    """Check-out stays open (late) until the end of the visit's day."""
+    if visit.starts_at is None:
+        return None
+    return clock.local_moment(visit.starts_at, time(0), policy.zone) + timedelta(days=1)
+
+
+def may_check_out_now(visit: Any, policy: Policy, now: datetime) -> bool:
+    opens, closes = check_out_opens(visit, policy), check_out_closes(visit, policy)
+    return opens is not None and closes is not None and opens <= now < closes

@@ -9,16 +9,23 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
-from ..calendar.service import moved, touch
+from ..changes import moved, touch
 from ..errors import BreaksRules, Problem, StaleEdit, WorkflowError
 from ..models import AuditEntry, Visit, VisitRecord
 from ..people import Person
 from ..policy import Policy
-from ..safety import rules as safety
 from ..schools import ONE_SCHOOL
 from ..text import address_key, initials, normalise_postcode, normalise_ref, search_key
 from . import workflow
-from .rules import CALENDAR_FIELDS, PLAN_FIELDS, REAUTHORISE_FIELDS, Plan, check_plan
+from .rules import (
+    CALENDAR_FIELDS,
+    PLAN_FIELDS,
+    REAUTHORISE_FIELDS,
+    Plan,
+    check_out_opens,
+    check_plan,
+    may_check_out_now,
+)
 
 #: States whose plans the rules hold to on every save (drafts and declined plans are still being written).
 CHECKED = frozenset({workflow.SUBMITTED, workflow.AUTHORISED})
@@ -147,9 +154,9 @@ def decide(
 
     ``seen_version``: the version the decider saw; :class:`StaleEdit` when the plan moved on since.
     Authorising runs the policy's rules again (:class:`BreaksRules`)."""
-    early_or_late = not safety.may_check_out_now(visit, policy, now)
+    early_or_late = not may_check_out_now(visit, policy, now)
     if action == "check_out" and visit.state == workflow.AUTHORISED and early_or_late:
-        opens = safety.check_out_opens(visit, policy)
+        opens = check_out_opens(visit, policy)
         when = opens.astimezone(policy.zone).strftime("%H:%M on %a %d %b") if opens else "the visit's day"
         raise WorkflowError(f"Check-out is for the day of the visit: it opens at {when}.")
     step = workflow.transition(visit, action, actor, authorisers=policy.rules.authorisers, comment=comment)

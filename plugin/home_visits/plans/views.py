@@ -16,28 +16,18 @@ from werkzeug.wrappers import Response
 from ..clock import at_school
 from ..db import unit_of_work
 from ..errors import BreaksRules, NotSubmitted, Problem, StaleEdit, WorkflowError
-from ..mail import notices
+from ..mail.app import mail_context, send_notices
 from ..models import Visit
 from ..people import Person
-from ..records import service as recording
-from ..web.context import (
-    current_person,
-    get_session,
-    get_state,
-    get_visit_or_abort,
-    handbook_url,
-    mail_context,
-    page_number,
-    schools_where,
-    send_notices,
-)
+from ..web.context import current_person, get_session, get_state, handbook_url, page_number, schools_where
+from ..web.errors import FormErrors
 from ..web.fields import opened_version
 from ..web.guards import MAX_ID, SafetyForm
-from ..web.visit import CHOICE_WORDS, FamilyActions, family_actions, show_visit
+from . import notices, workflow
 from . import service as services
-from . import workflow
+from .access import get_visit_or_abort
 from .forms import FIELD_FOR_PLAN, CancelForm, DecisionForm, PlanForm, SubmitPlanForm
-from .rules import COPIED, Plan, is_evening
+from .rules import CHOICE_WORDS, COPIED, Plan, is_evening
 
 
 def my_visits() -> str:
@@ -57,7 +47,6 @@ def my_visits() -> str:
         "home_visits/my_visits.html", visits=visits, total=total, more=more, page=page_number(), size=size,
         count_limit=services.COUNT_LIMIT, today=today, everyone=everyone, can_see_all=bool(overseen), me=me,
         form=SafetyForm(),
-        open_actions=recording.open_actions(get_session(), lead_id=me.id),
     )
 
 
@@ -89,12 +78,6 @@ def shown_whole(visit: Visit) -> bool:
     plan = services.plan_of(visit)
     return (not visit.risk_factors and bool(visit.second_staff_id)
             and not is_evening(plan, get_state().policy_for(visit.school_id)))
-
-
-def visit_page(visit_id: int) -> tuple[str, int]:
-    me = current_person()
-    visit = get_visit_or_abort(visit_id, me)
-    return show_visit(visit, me.at(visit.school_id))
 
 
 def new_plan() -> Response | tuple[str, int] | str:
@@ -147,7 +130,6 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             school=st.schools.of(school) if len(st.schools) > 1 else None, policy=policy,
             handbook_url=handbook_url(school),  # the guidance of the visit's school's handbook
             required=[item.id for item in policy.guidance.before.items if item.required],
-            family=family_actions(like, me, including=True) if like else FamilyActions([], []),
             # This address without the part it was opened at: what follows a save starts at its top.
             action=url_for(request.endpoint or "", **(request.view_args or {}), **request.args.to_dict()),
         )
@@ -293,7 +275,7 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
         changed = workflow.field_words(services.changed_since(session, visit, seen))
         form.comment.errors = ["The plan changed since you opened it" + (f" ({changed} changed)" if changed else "")
                                + ": read it again below, then decide."]
-        return show_visit(visit, me, form=form, status=409)
+        raise FormErrors(visit, form=form, status=409)
     try:
         with unit_of_work(session):
             services.decide(session, visit, action, actor=me, policy=policy, now=st.clock(),
@@ -303,13 +285,13 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
     except BreaksRules as broken:
         form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
                                + " ".join(problem.message for problem in broken.problems)]
-        return show_visit(visit, me, form=form, status=422)
+        raise FormErrors(visit, form=form, status=422) from None
     except StaleEdit:
         form.comment.errors = ["The plan changed since you opened it: read it again below, then decide."]
-        return show_visit(visit, me, form=form, status=409)
+        raise FormErrors(visit, form=form, status=409) from None
     except WorkflowError as error:
         form.comment.errors = [str(error)]
-        return show_visit(visit, me, form=form, status=error.status)
+        raise FormErrors(visit, form=form, status=error.status) from None
     send_notices()
     flash({"authorise": "Plan authorised.", "decline": "Plan declined.", "cancel": "Visit cancelled.",
            "request_changes": "Plan sent back for changes: the lead has been told what to change."}[action])

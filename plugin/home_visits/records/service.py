@@ -6,8 +6,9 @@ escalation path, so the email goes at once and is retried like any safety alert.
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from ..plans import service as plans
 from ..plans import workflow
 from ..policy import Policy
 from ..safety import service as safety
+from ..schools import Schools
 from ..text import address_key
 from .rules import FIELDS, Action, RecordData, check_record
 
@@ -143,6 +145,31 @@ def open_actions(
         key = address_key(visit.address)
         rows = [row for row in rows if address_key(row[1].address) == key]
     return [(row[0], row[1]) for row in rows]
+
+
+@dataclass
+class FamilyActions:
+    """Open actions from earlier visits to a family: those a person may read (with their visit), and the
+    leads to ask about the others (whose records the person may not read: only that they exist is shown)."""
+
+    readable: list[tuple[Any, Visit]]
+    ask: list[str]
+
+
+def family_actions(session: Session, schools: Schools, visit: Visit, person: Person, *,
+                   including: bool = False) -> FamilyActions:
+    """The open actions of ``visit``'s family as ``person`` (all their roles, at every school) may see them:
+    each earlier record by the rule of its own school; another school's records stay unseen."""
+    readable, ask = [], []
+    for action, earlier in open_actions(session, visit=visit, including=including):
+        school = schools.get(earlier.school_id)
+        if school is None:
+            continue
+        if workflow.reads_record(earlier, person.at(school.id), school.policy.rules.authorisers):
+            readable.append((action, earlier))
+        elif earlier.school_id == visit.school_id:  # another school's visits to the family stay unseen
+            ask.append(earlier.lead_id)
+    return FamilyActions(readable, list(dict.fromkeys(ask)))
 
 
 def access_log(session: Session, visit: Visit, *, limit: int = 50) -> list[AccessEntry]:

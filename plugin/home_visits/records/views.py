@@ -12,21 +12,14 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db import unit_of_work
 from ..errors import NotSubmitted, StaleRecord, WorkflowError
+from ..mail.app import mail_context
 from ..models import RecordAction, Visit, VisitRecord
 from ..people import Person
 from ..plans import workflow
+from ..plans.access import get_visit_or_abort
 from ..safety import service as safety
 from ..safety.sweep import deliver
-from ..web.context import (
-    current_person,
-    get_or_abort,
-    get_session,
-    get_state,
-    get_visit_or_abort,
-    handbook_url,
-    mail_context,
-    policy_of,
-)
+from ..web.context import current_person, get_or_abort, get_session, get_state, handbook_url, policy_of
 from ..web.fields import date_window, opened_version
 from . import service as recording
 from .forms import ConfirmForm, CorrectionForm, RecordForm

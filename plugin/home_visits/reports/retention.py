@@ -14,7 +14,7 @@ from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import SYSTEM, audit
-from ..calendar.service import touch
+from ..changes import touch
 from ..models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
 from ..text import normalise_ref, search_key
 

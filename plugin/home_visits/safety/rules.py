@@ -174,26 +174,6 @@ def minutes_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> int:
     return max(0, int((now - since).total_seconds() // 60)) if since else 0
 
 
-def check_out_opens(visit: SafetyVisit, policy: Policy) -> datetime | None:
-    """From when the visiting staff may check out: the policy's minutes before the start, on the day."""
-    if visit.starts_at is None:
-        return None
-    opens = visit.starts_at - timedelta(minutes=policy.rules.check_out_opens_minutes)
-    return max(opens, local_moment(visit.starts_at, time(0), policy))
-
-
-def check_out_closes(visit: SafetyVisit, policy: Policy) -> datetime | None:
-    """Check-out stays open (late) until the end of the visit's day."""
-    if visit.starts_at is None:
-        return None
-    return local_moment(visit.starts_at, time(0), policy) + timedelta(days=1)
-
-
-def may_check_out_now(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
-    opens, closes = check_out_opens(visit, policy), check_out_closes(visit, policy)
-    return opens is not None and closes is not None and opens <= now < closes
-
-
 def may_report_incident(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
     """While out, and for the rest of the day the staff went out: an incident is reported as it happens,
     not only in the record written later."""

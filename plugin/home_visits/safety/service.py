@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..audit import audit
-from ..calendar.service import moved
+from ..changes import moved
 from ..errors import WorkflowError
 from ..mail import outbox
 from ..models import Alert, JobRun, Visit

@@ -14,20 +14,14 @@ from werkzeug.wrappers import Response
 from ..clock import next_after
 from ..db import unit_of_work
 from ..errors import WorkflowError
+from ..mail.app import mail_context
 from ..models import Visit
 from ..plans import service as plans
 from ..plans import workflow
-from ..web.context import (
-    current_person,
-    get_session,
-    get_state,
-    get_visit_or_abort,
-    mail_context,
-    policy_of,
-    schools_where,
-)
+from ..plans.access import get_visit_or_abort
+from ..web.context import current_person, get_session, get_state, policy_of, schools_where
+from ..web.errors import FormErrors
 from ..web.guards import SafetyForm, one_tap
-from ..web.visit import show_visit
 from . import rules as safety
 from . import service as escalation
 from . import words
@@ -71,7 +65,7 @@ def not_going_ahead(visit_id: int) -> Response | tuple[str, int]:
     me = current_person().at(visit.school_id)
     form = CallOffForm()
     if not form.validate():
-        return show_visit(visit, me, call_off_form=form, status=400 if "csrf_token" in form.errors else 422)
+        raise FormErrors(visit, call_off_form=form, status=400 if "csrf_token" in form.errors else 422)
     st, session = get_state(), get_session()
     try:
         with unit_of_work(session):
@@ -79,7 +73,7 @@ def not_going_ahead(visit_id: int) -> Response | tuple[str, int]:
                          comment=form.reason.data or "")
     except WorkflowError as error:
         form.reason.errors = [str(error)]
-        return show_visit(visit, me, call_off_form=form, status=error.status)
+        raise FormErrors(visit, call_off_form=form, status=error.status) from None
     flash("Noted: the visit is not going ahead. No alerts will be sent for it.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
@@ -94,7 +88,7 @@ def extend(visit_id: int) -> Response | tuple[str, int]:
     form = ExtendForm()
     st, session = get_state(), get_session()
     if not form.validate():
-        return show_visit(visit, me, extend_form=form, status=400 if "csrf_token" in form.errors else 422)
+        raise FormErrors(visit, extend_form=form, status=400 if "csrf_token" in form.errors else 422)
     now = st.clock()
     until = next_after(now, form.until.data, policy.zone)  # a time earlier than now means after midnight
     try:
@@ -103,7 +97,7 @@ def extend(visit_id: int) -> Response | tuple[str, int]:
                               reason=form.reason.data)
     except WorkflowError as error:
         form.until.errors = [str(error)]
-        return show_visit(visit, me, extend_form=form, status=error.status)
+        raise FormErrors(visit, extend_form=form, status=error.status) from None
     flash(f"Expected back at {until.astimezone(policy.zone).strftime('%H:%M')}. The office can see why.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
 
@@ -130,7 +124,7 @@ def _raise_alarm(visit_id: int, *, incident: str = "", form: IncidentForm | None
         if form is None:
             abort(error.status, str(error))
         form.kind.errors = [str(error)]
-        return show_visit(visit, me, incident_form=form, status=error.status)
+        raise FormErrors(visit, incident_form=form, status=error.status) from None
     result = deliver(session, mail_context(), now, only=alert_id)
     who = "Senior leaders have" if incident else "The office and senior leaders have"
     if result.sent:
@@ -149,9 +143,8 @@ def report_incident(visit_id: int) -> Response | tuple[str, int]:
     """"Report an incident" while out or later that day: the approvers hear at once."""
     form = IncidentForm(kinds=escalation.INCIDENT_KINDS)
     if not form.validate():
-        me = current_person()
-        return show_visit(get_visit_or_abort(visit_id, me), me, incident_form=form,
-                          status=400 if "csrf_token" in form.errors else 422)
+        raise FormErrors(get_visit_or_abort(visit_id, current_person()), incident_form=form,
+                         status=400 if "csrf_token" in form.errors else 422)
     return _raise_alarm(visit_id, incident=form.kind.data or "", form=form)
 
 

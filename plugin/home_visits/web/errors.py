@@ -1,5 +1,6 @@
 """The plugin's error pages (400, 401, 403, 404, 405, 409, 413) inside the host's base template, each with a
-sentence that helps, for the plugin's own routes only."""
+sentence that helps, for the plugin's own routes only; and :class:`FormErrors`, a form's errors shown on
+the page that holds the form."""
 
 from __future__ import annotations
 
@@ -12,9 +13,20 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from .context import template_globals
+from ..state import EXTENSION_KEY
 
 log = logging.getLogger("home_visits")
+
+
+class FormErrors(Exception):
+    """A form posted from another page had errors (or met a conflict): that page is shown again with the
+    form and its messages, answering ``status``. A domain's view raises it with the page's ``subject`` (the
+    visit) and its form by name (``extend_form=form``); the page's renderer, registered for this error by
+    the pages on top, draws it, so no domain imports the page."""
+
+    def __init__(self, subject: Any, *, status: int, **forms: Any) -> None:
+        super().__init__(f"form errors ({status})")
+        self.subject, self.status, self.forms = subject, status, forms
 
 #: What each page says when the code that stopped the request gave no reason of its own.
 HELP = {
@@ -44,7 +56,7 @@ def render_error(error: HTTPException) -> Response | HTTPException:
         # The body is never read: a host's layout that builds a form (a logout button) reads an empty one.
         request.form = request.files = ImmutableMultiDict()  # type: ignore[misc]
     try:  # the pages' globals given here: the blueprint's context processor may not have run
-        body = render_template("home_visits/error.html", error=error, message=message(error), **template_globals())
+        body = render_template("home_visits/error.html", error=error, message=message(error), **page_globals())
     except Exception:  # a broken host template must not turn a 404 into a 500
         log.exception("Home visits: the error page could not be rendered in %s",
                       current_app.config["HOME_VISITS_BASE_TEMPLATE"])
@@ -53,6 +65,15 @@ def render_error(error: HTTPException) -> Response | HTTPException:
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
+
+
+def page_globals() -> dict[str, Any]:
+    """What the blueprint's context processors give its pages (the menu, the layout's name), for an error
+    page rendered where the blueprint's own processors do not run (a URL that matched no rule)."""
+    context: dict[str, Any] = {}
+    for processor in current_app.template_context_processors.get(EXTENSION_KEY, ()):
+        context.update(processor())
+    return context
 
 
 def under_prefix() -> bool:

@@ -1,9 +1,10 @@
 """Build the staff handbook (MkDocs) from the school's policy into a folder the plugin serves.
 
-``flask home-visits handbook build`` calls :func:`build`; the blueprint serves the result under the
-plugin's own prefix (``web/handbook.py``). In a trust each school's handbook is built from its own policy
-into its own folder (:func:`school_site`). The MkDocs sources ship inside the wheel
-(``home_visits/handbook_src/``); in a checkout they are the repository's ``mkdocs.yml`` and ``handbook/``.
+``flask home-visits handbook build`` calls :func:`build`; :mod:`.views` serves the result under the
+plugin's own prefix. In a trust each school's handbook is built from its own policy into its own folder
+(:func:`school_site`), from the files its :class:`~home_visits.schools.School` names (:meth:`Source.of`).
+The MkDocs sources ship inside the wheel (``home_visits/handbook_src/``); in a checkout they are the
+repository's ``mkdocs.yml`` and ``handbook/``.
 No Flask here.
 """
 
@@ -13,16 +14,15 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from .schools import ONE_SCHOOL
+from ..schools import School
 
-PACKAGE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
+PACKAGE = HERE.parent
 #: Where the wheel carries the MkDocs sources (copied there when the wheel is built: see setup.py).
 PACKAGED = PACKAGE / "handbook_src"
 #: A checkout (an editable install): the repository root.
@@ -63,16 +63,10 @@ class Source:
     trust: str | None = None
     name: str | None = None
 
-
-def sources_by_school(config: Mapping[str, Any]) -> dict[str, Source]:
-    """Each school's :class:`Source` by school id, as the app's config names them (``HOME_VISITS_POLICY``,
-    and ``HOME_VISITS_SCHOOLS`` in a trust: a school with no file of its own follows the trust's)."""
-    trust = config.get("HOME_VISITS_POLICY") or None
-    entries = config.get("HOME_VISITS_SCHOOLS")
-    if entries is None:
-        return {ONE_SCHOOL: Source(trust)}
-    return {str(entry["id"]).strip(): Source(entry.get("policy") or trust, trust if entry.get("policy") else None,
-                                             str(entry["name"]).strip()) for entry in entries}
+    @classmethod
+    def of(cls, school: School, *, trust: bool) -> Source:
+        """What ``school``'s handbook is built from; in a trust it carries the school's name."""
+        return cls(school.policy_file, school.trust_file, school.name if trust else None)
 
 
 def is_built(site: Path) -> bool:
@@ -89,11 +83,11 @@ def mkdocs_config(root: Path, site: Path) -> dict[str, object]:
         theme["custom_dir"] = str(root / theme["custom_dir"])
     for plugin in config.get("plugins") or []:
         if isinstance(plugin, dict) and "macros" in plugin:
-            plugin["macros"]["module_name"] = str(PACKAGE / "handbook")  # the installed macros module
+            plugin["macros"]["module_name"] = str(HERE / "macros")  # the installed macros module
     return config
 
 
-#: How the build tells the handbook's macros (``handbook.py``, run by MkDocs) which policy to read.
+#: How the build tells the handbook's macros (``macros.py``, run by MkDocs) which policy to read.
 POLICY_ENV, TRUST_ENV, NAME_ENV = "HOME_VISITS_POLICY", "HOME_VISITS_TRUST_POLICY", "HOME_VISITS_SCHOOL_NAME"
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from flask import abort, current_app, redirect, render_template, send_from_directory, url_for
 from werkzeug.wrappers import Response
 
-from ..handbook_site import is_built, school_site, site_dir
 from ..people import ROLES
-from .context import current_person, get_state
+from ..web.context import current_person, get_state
+from .site import is_built, school_site, site_dir
 
 #: The handbook holds no personal data, but it is the school's own policy: staff only, like the rest.
 HANDBOOK_CSP = "; ".join([

@@ -1,107 +1,23 @@
-"""Macros for the MkDocs handbook: pages call these, so the policy text lives only in the policy file.
-
-mkdocs.yml loads this file through mkdocs-macros (``module_name``); ``define_env`` is its entry point.
-The policy comes from ``HOME_VISITS_POLICY`` when set, otherwise the shipped default.
-"""
+"""The handbook's texts: each rule of the policy in words, and the HTML of its lists, stop card and
+"If ..." lines. The macros (:mod:`.macros`) call these; so do the tests. Pure: no MkDocs, no Flask."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from html import escape
-from pathlib import Path
-from typing import Any
 
-from mkdocs.exceptions import PluginError
-
-try:
-    from home_visits.policy import Item, Policy, PolicyError, load_policy
-except ModuleNotFoundError as exc:  # pragma: no cover - a checkout built without installing the plugin
-    if exc.name != "home_visits":
-        raise
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from home_visits.policy import Item, Policy, PolicyError, load_policy
-
-#: Where each list of policy items is rendered (with its ids as anchors): page (file stem) -> sections.
-#: The order is the navigation's (mkdocs.yml), which follows the overview's steps.
-PAGES: dict[str, list[str]] = {
-    "index": [],
-    "right-step": ["reasons", "alternatives", "consent"],
-    "filing-a-plan": [],
-    "before": ["before"],
-    "who-goes": ["risk_factors"],
-    "what-to-take": ["take"],
-    "getting-there": ["getting_there"],
-    "arriving": ["stop", "arriving"],
-    "during": ["during"],
-    "things-go-wrong": ["aggression", "children_alone", "code_word"],
-    "after": ["after", "record"],
-    "attendance": ["attendance"],
-    "families-and-agencies": ["families", "agencies"],
-    "overdue": ["procedure"],
-    "slt-calendar": [],
-    "printable-checklist": [],
-}
-
-#: Headings for the lists that sit outside ``guidance`` (guidance sections carry their own titles).
-LIST_TITLES: dict[str, str] = {
-    "reasons": "Why we visit",
-    "alternatives": "Instead of a visit",
-    "risk_factors": "Risk factors",
-    "procedure": "If someone is overdue: what to do, in order",
-    "code_word": "Asking for help without saying so",
-}
-
-_RECIPIENTS: dict[str, str] = {
-    "responsible_contact": "the responsible contact",
-    "office": "the school office",
-    "approvers": "the senior leaders who authorise visits",
-    "second_staff": "the second member of staff",
-}
-
-_ROLES: dict[str, str] = {
-    "approver": "senior leaders (the approver role)",
-    "office": "the school office",
-    "staff": "any member of staff",
-}
+from ..policy import Item, Policy
+from .tables import RECIPIENTS, ROLE_WORDS, TWO_STAFF_WORDS, page_of
 
 _REQUIRED = ' <span class="hv-required">required</span>'
-
-_TWO_STAFF: dict[str, str] = {
-    "always": "on every visit",
-    "first_visit": "on your first visit inside a home (one you have not been inside on an earlier recorded visit)",
-    "when_risk_identified": "when the risk assessment identifies a risk",
-}
-
-
-def section_items(policy: Policy, name: str) -> Sequence[Item]:
-    """The items of a section: a ``guidance`` key, ``reasons``, ``alternatives``, ``risk_factors``, ``procedure``
-    or ``code_word``."""
-    if name == "procedure":
-        return policy.escalation.procedure
-    if name == "code_word":
-        return [policy.rules.code_word] if policy.rules.code_word else []
-    if name in ("reasons", "alternatives", "risk_factors"):
-        return getattr(policy, name)  # type: ignore[no-any-return]
-    return policy.guidance.items(name)
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
     """``1 minute``, ``15 minutes``: the count with its noun in the right number."""
     return f"{count} {word if count == 1 else words or word + 's'}"
 
-
-def section_names() -> list[str]:
-    """Every section name that :data:`PAGES` places on a page."""
-    return [name for names in PAGES.values() for name in names]
-
-
-def page_of(section: str) -> str:
-    """The page whose HTML carries this section's anchors."""
-    return next(page for page, names in PAGES.items() if section in names)
 
 
 def _sentence(title: str) -> str:
@@ -152,22 +68,27 @@ def admonition(kind: str, title: str, lines: Iterable[str]) -> str:
     return f'!!! {kind} "{title}"\n\n{body}\n'
 
 
-def _join(parts: Sequence[str]) -> str:
+def join_words(parts: Sequence[str]) -> str:
     if len(parts) < 2:
         return "".join(parts)
     return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
+def authorisers(policy: Policy) -> str:
+    """Who authorises plans, in words."""
+    return join_words([ROLE_WORDS.get(role, role) for role in policy.rules.authorisers])
+
+
 def recipients(policy: Policy, names: Iterable[str]) -> list[str]:
     """Who an escalation tier contacts, in words."""
     out_of_hours = policy.escalation.out_of_hours_contact
-    return [_RECIPIENTS.get(name, out_of_hours) for name in names]
+    return [RECIPIENTS.get(name, out_of_hours) for name in names]
 
 
 def two_staff_required(policy: Policy) -> list[str]:
     """When a second member of staff is required, in words."""
     rules = policy.rules
-    must = [_TWO_STAFF[c] for c in rules.two_staff if c in _TWO_STAFF]
+    must = [TWO_STAFF_WORDS[c] for c in rules.two_staff if c in TWO_STAFF_WORDS]
     must += [f"on a visit for {escape(reason.title.lower())}" for reason in policy.reasons if reason.two_staff]
     if rules.evening.needs_two_staff:
         must.append(f"on an evening visit (after {rules.evening.after:%H:%M})")
@@ -216,7 +137,7 @@ def tier_lines(policy: Policy) -> list[str]:
         after = grace + tier.after_minutes
         minutes = tier.after_minutes
         when = f"{plural(minutes, 'minute')} after it became overdue" if minutes else "As soon as the visit is overdue"
-        who = _join(recipients(policy, tier.notify))
+        who = join_words(recipients(policy, tier.notify))
         lines.append(f"- **{when}** ({plural(after, 'minute')} after the expected return): {who} are told.")
     office = policy.escalation
     lines += [
@@ -227,15 +148,19 @@ def tier_lines(policy: Policy) -> list[str]:
     return lines
 
 
+def _titles(policy: Policy, ids: Iterable[str]) -> str:
+    return join_words([escape(policy.item(item_id).title.lower()) for item_id in ids])
+
+
 def route_lines(policy: Policy) -> list[str]:
     """One sentence per route in the policy: which plans are asked of whom first."""
     lines = []
     for route in policy.rules.routes:
-        which = [f"for {_join([escape(policy.item(r).title.lower()) for r in route.reasons])}"] if route.reasons else []
+        which = [f"for {_titles(policy, route.reasons)}"] if route.reasons else []
         if route.any_risk:
             which.append("with any risk factor ticked")
         elif route.risk_factors:
-            which.append(f"with {_join([escape(policy.item(r).title.lower()) for r in route.risk_factors])} ticked")
+            which.append(f"with {_titles(policy, route.risk_factors)} ticked")
         lines.append(f"Plans {' or '.join(which)} are asked of {escape(route.who)} first.")
     return lines
 
@@ -243,9 +168,8 @@ def route_lines(policy: Policy) -> list[str]:
 def rules_table(policy: Policy) -> str:
     """Every rule the portal enforces, as a Markdown table."""
     rules = policy.rules
-    roles = _join([_ROLES.get(role, role) for role in rules.authorisers])
     rows = [
-        ("Who authorises", f"{roles}, never for their own plan"),
+        ("Who authorises", f"{authorisers(policy)}, never for their own plan"),
         *(("Asked first", line) for line in route_lines(policy)),
         ("Two staff required", "; ".join(two_staff_required(policy)) or "never"),
         ("Going alone", "never" if "always" in rules.two_staff else "only when two staff are not required; say why"),
@@ -279,7 +203,7 @@ def _if(condition: str) -> str:
     return f"<strong>If {escape(condition)}:</strong>"
 
 
-def _phone_link(number: str) -> str:
+def phone_link(number: str) -> str:
     return f'<a href="tel:{re.sub(r"[^0-9+]", "", number)}">{escape(number)}</a>'
 
 
@@ -300,7 +224,7 @@ def stop_card(policy: Policy, anchor: bool = True) -> str:
         lines.append(f'<li>{_if("you need help but cannot say so")} <a href="{page_of("code_word")}.html#'
                      f'{escape(code.id)}">{escape(code.title)}</a>.</li>')
     if policy.school.office_phone:
-        lines.append(f"<li><strong>The office:</strong> {_phone_link(policy.school.office_phone)}</li>")
+        lines.append(f"<li><strong>The office:</strong> {phone_link(policy.school.office_phone)}</li>")
     title = stop.title if stop else "Stop"
     intro = f'<p>{escape(stop.intro, quote=False)}</p>\n' if stop and stop.intro else ""
     body = "\n".join(lines)
@@ -334,117 +258,3 @@ def review_line(policy: Policy, today: date | None = None) -> str:
         else:
             line += f". Next review due by {due}"
     return line + "."
-
-
-def _policy() -> Policy:
-    """``HOME_VISITS_POLICY`` (else the shipped policy); a trust school's file extends the trust's in
-    ``HOME_VISITS_TRUST_POLICY`` and takes its name from ``HOME_VISITS_SCHOOL_NAME`` (``handbook_site.build``)."""
-    name = os.environ.get("HOME_VISITS_SCHOOL_NAME")
-    return load_policy(os.environ.get("HOME_VISITS_POLICY") or None, trust=os.environ.get("HOME_VISITS_TRUST_POLICY")
-                       or None, overlay={"school": {"name": name}} if name else None)
-
-
-class Macros:
-    """The macros pages call; ``page`` tells which page is being rendered."""
-
-    def __init__(self, policy: Policy, page: Callable[[], str]) -> None:
-        self.policy, self.page = policy, page
-
-    def _owns(self, name: str) -> bool:
-        if name not in section_names():
-            raise ValueError(f"unknown policy section {name!r}; known: {', '.join(section_names())}")
-        return name in PAGES.get(self.page(), [])
-
-    def _title(self, name: str) -> str:
-        return LIST_TITLES.get(name) or getattr(self.policy.guidance, name).title
-
-    def _heading(self, name: str, level: int, intro: bool = True) -> str:
-        text = f"{'#' * level} {escape(self._title(name))}\n\n" if level else ""
-        words = "" if name in LIST_TITLES or not intro else getattr(self.policy.guidance, name).intro
-        return text + (f"{escape(words, quote=False)}\n\n" if words else "")
-
-    def section(self, name: str, level: int = 2) -> str:
-        """A section's heading (none when ``level`` is 0), intro and items."""
-        items = section_items(self.policy, name)
-        if not items:  # an optional part the school left out (the code word)
-            return ""
-        return self._heading(name, level) + render_items(items, anchor=self._owns(name), ordered=name == "procedure")
-
-    def checklist(self, *names: str, level: int = 0, brief: bool = False) -> str:
-        """Tick-lists of the named sections; ``brief`` gives titles only and a link to each section's page."""
-        parts = []
-        for name in names:
-            head = self._heading(name, level, intro=not brief) if level else ""
-            if brief:
-                head += f"[Why each line matters]({page_of(name)}.md)\n{{: .hv-why }}\n\n"
-            items = section_items(self.policy, name)
-            parts.append(head + render_checklist(items, anchor=self._owns(name), brief=brief))
-        return "\n\n".join(parts)
-
-    def two_staff_rule(self) -> str:
-        return admonition("warning", "Two members of staff", two_staff_lines(self.policy))
-
-    def evening_rule(self) -> str:
-        return admonition("warning", "Evening visits", evening_lines(self.policy))
-
-    def overdue_rule(self) -> str:
-        return admonition("danger", "When a visit becomes overdue", overdue_lines(self.policy))
-
-    def escalation_rule(self) -> str:
-        return admonition("danger", "Who is contacted, and when", tier_lines(self.policy))
-
-    def transport_rule(self) -> str:
-        if self.policy.rules.public_transport_allowed:
-            return admonition("note", "Public transport", ["Public transport is allowed; plan how you would leave."])
-        return admonition("warning", "Public transport", ["Public transport must not be used to travel to a visit."])
-
-    def authorisation_rule(self) -> str:
-        roles = _join([_ROLES.get(role, role) for role in self.policy.rules.authorisers])
-        lines = [f"Plans are authorised by {roles}. Nobody authorises their own plan.", *route_lines(self.policy)]
-        return admonition("info", "Authorisation", lines)
-
-    def all_rules(self) -> str:
-        return rules_table(self.policy)
-
-    def stop_card(self) -> str:
-        """The stop card: its items' anchors live on the page that owns the ``stop`` section."""
-        return stop_card(self.policy, anchor=self._owns("stop"))
-
-    def if_then(self) -> str:
-        return if_then_lines(self.policy)
-
-    def review(self) -> str:
-        return review_line(self.policy)
-
-    def plural(self, count: int, word: str, words: str | None = None) -> str:
-        return plural(count, word, words)
-
-    def office_phone(self) -> str:
-        phone = self.policy.school.office_phone
-        return _phone_link(phone) if phone else "the office"
-
-    def attendance_reason_links(self) -> str:
-        return attendance_reasons(self.policy)
-
-
-#: The names pages use to call :class:`Macros`.
-MACROS = [name for name in vars(Macros) if not name.startswith("_")]
-
-
-def define_env(env: Any) -> None:
-    """Register the handbook's macros and variables (mkdocs-macros entry point)."""
-    try:
-        policy = _policy()
-    except PolicyError as exc:
-        raise PluginError(f"The handbook cannot be built from this policy: {exc}") from None
-    env.variables["policy"] = policy
-    env.variables["rules"] = policy.rules
-    env.conf["copyright"] = f"{escape(policy.school.name)} home-visit policy, version {escape(policy.version)}"
-
-    def current_page() -> str:
-        page = getattr(env, "page", None)
-        return Path(page.file.src_uri).stem if page else ""
-
-    macros = Macros(policy, current_page)
-    for name in MACROS:
-        env.macro(getattr(macros, name), name)

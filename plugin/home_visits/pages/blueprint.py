@@ -1,5 +1,6 @@
 """The plugin's one blueprint: every URL rule (endpoint names are the public contract), its error pages and
-its templates' globals. The views live in each domain's ``views.py``."""
+its templates' globals (:mod:`.menu`). The views live in each domain's ``views.py``; the visit page, which
+shows several domains, in :mod:`.visit`."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,13 +9,16 @@ from flask import Blueprint, redirect, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from ..calendar import views as calendar_views
+from ..handbook import views as handbook
 from ..mail import views as mail_views
 from ..plans import views as plan_views
 from ..records import views as record_views
 from ..reports import views as report_views
 from ..safety import views as safety_views
-from . import errors, handbook
-from .context import current_person, template_globals
+from ..web import errors
+from ..web.context import current_person
+from . import visit
+from .menu import template_globals
 
 
 class IdConverter(IntegerConverter):
@@ -49,7 +53,7 @@ blueprint.record_once(lambda setup: setup.app.url_map.converters.setdefault("id"
 
 blueprint.add_url_rule("/", "my_visits", plan_views.my_visits)
 blueprint.add_url_rule("/new", "new_plan", plan_views.new_plan, methods=["GET", "POST"])
-blueprint.add_url_rule("/<id:visit_id>", "visit", plan_views.visit_page)
+blueprint.add_url_rule("/<id:visit_id>", "visit", visit.visit_page)
 blueprint.add_url_rule("/<id:visit_id>/edit", "edit_plan", plan_views.edit_plan, methods=["GET", "POST"])
 blueprint.add_url_rule("/<id:visit_id>/check", "check_answers", plan_views.check_answers, methods=BOTH)
 blueprint.add_url_rule("/<id:visit_id>/decide", "decide", form_post(plan_views.decide), methods=BOTH)
@@ -84,6 +88,7 @@ blueprint.add_url_rule("/handbook/<path:path>", "handbook", handbook.handbook)
 blueprint.add_url_rule("/settings", "settings", mail_views.settings, methods=["GET", "POST"])
 
 blueprint.context_processor(template_globals)
+blueprint.register_error_handler(errors.FormErrors, visit.show_form_errors)
 # By code, so that they come before any handler the host registered for the same code on the app.
 for _code in errors.HELP:
     blueprint.register_error_handler(_code, errors.render_error)

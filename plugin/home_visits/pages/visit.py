@@ -1,29 +1,41 @@
-"""The visit page, the one renderer every domain's view uses when it shows a visit with its forms (a
-decision, an extension, an incident, a call-off) and their errors."""
+"""The visit page: the plan, the safety chain and the record of one visit, with the buttons the person may
+use now. Its forms (a decision, an extension, an incident, a call-off) post to their domains' views; one
+with errors raises :class:`~home_visits.web.errors.FormErrors`, and :func:`show_form_errors` shows this page
+again with that form, so no domain imports this one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
 
 from ..models import Visit
 from ..people import Person
+from ..plans import rules as plan_rules
 from ..plans import workflow
-from ..plans.forms import AGREED, APPOINTMENT, TRAVEL, DecisionForm
+from ..plans.access import get_visit_or_abort
+from ..plans.forms import DecisionForm
+from ..plans.rules import CHOICE_WORDS
 from ..records import service as recording
 from ..safety import rules as safety
 from ..safety import service as escalation
 from ..safety import words as safety_words
 from ..safety.forms import CallOffForm, ExtendForm, IncidentForm
-from .context import current_person, get_session, get_state
-from .guards import SafetyForm
+from ..web.context import current_person, get_session, get_state
+from ..web.errors import FormErrors
+from ..web.guards import SafetyForm
 
-#: Plain words for the plan's choice fields, as the visit page shows them.
-CHOICE_WORDS = {"family_agreed": {c.value: c.label for c in AGREED},
-                "appointment": {c.value: c.label for c in APPOINTMENT},
-                "travel": {c.value: c.label for c in TRAVEL}}
+
+def visit_page(visit_id: int) -> tuple[str, int]:
+    me = current_person()
+    visit = get_visit_or_abort(visit_id, me)
+    return show_visit(visit, me.at(visit.school_id))
+
+
+def show_form_errors(errors: FormErrors) -> tuple[str, int]:
+    """The visit page again, with the form a domain's view found errors in (``errors.forms``)."""
+    visit = errors.subject
+    return show_visit(visit, current_person().at(visit.school_id), status=errors.status, **errors.forms)
 
 
 def show_visit(
@@ -54,8 +66,8 @@ def show_visit(
         safety_status=safety_status, safety_problem=problem,
         overdue=safety_status == safety.OVERDUE,
         late=safety_words.late_words(visit.expected_return, now),
-        may_check_out=not problem and safety.may_check_out_now(visit, policy, now),
-        check_out_opens=None if problem else safety.check_out_opens(visit, policy),
+        may_check_out=not problem and plan_rules.may_check_out_now(visit, policy, now),
+        check_out_opens=None if problem else plan_rules.check_out_opens(visit, policy),
         may_report=visiting and safety.may_report_incident(visit, policy, now),
         alarms=alarms, reported=escalation.reported_incidents(session, visit.id),
         can_take_charge=not visiting and workflow.may_take_charge(visit, me, authorisers)
@@ -66,35 +78,8 @@ def show_visit(
         record=recording.record_of(session, visit),
         can_read_record=workflow.reads_record(visit, me, authorisers),
         record_actions=workflow.RECORD_CONTENT_ACTIONS,
-        family=family_actions(visit, me) if visit.postcode else FamilyActions([], []),
+        family=recording.family_actions(session, st.schools, visit, current_person())
+        if visit.postcode else recording.FamilyActions([], []),
         school=st.schools.of(visit.school_id) if len(st.schools) > 1 else None, policy=policy,
     )
     return page, status
-
-
-@dataclass
-class FamilyActions:
-    """Open actions from earlier visits to a family: those ``me`` may read (with their visit), and the
-    leads to ask about the others (whose records ``me`` may not read: only that they exist is shown)."""
-
-    readable: list[tuple[Any, Visit]]
-    ask: list[str]
-
-
-def family_actions(visit: Visit, me: Person, *, including: bool = False) -> FamilyActions:
-    rows = recording.open_actions(get_session(), visit=visit, including=including)
-    st = get_state()
-    readable, ask = [], []
-    for action, earlier in rows:
-        if st.schools.get(earlier.school_id) is None:
-            continue
-        # ``me`` is as this visit's school sees them: another school's record asks the whole person
-        reader = me if earlier.school_id == visit.school_id else current_person().at(earlier.school_id)
-        if workflow.reads_record(earlier, reader, st.policy_for(earlier.school_id).rules.authorisers):
-            readable.append((action, earlier))
-        elif earlier.school_id == visit.school_id:  # another school's visits to the family stay unseen
-            ask.append(earlier.lead_id)
-    ask = list(dict.fromkeys(ask))
-    return FamilyActions(readable, ask)
-
-
