@@ -310,6 +310,9 @@ def test_a_database_from_before_schools_moves_whole_into_the_first_school(
     assert set(after) == set(before), "tables came or went"
     visits = after["home_visits_visit"]
     assert {row.pop("school_id") for row in visits.values()} == {first}
+    # 0012's columns: no notice was an invitation, nobody had chosen about invitations yet.
+    assert {row.pop("calendar") for row in after["home_visits_notice"].values()} == {None}
+    assert {row.pop("invitations") for row in after["home_visits_preference"].values()} == {None}
     assert after == before, "upgrading changed a row"
     with Session(engine) as session:
         from home_visits.models import Visit
