@@ -113,6 +113,8 @@ def test_nothing_comes_once_a_person_turns_invitations_off(
     page = login("blair").get("/home-visits/settings").get_data(as_text=True)
     assert '<input checked id="invitations" name="invitations" type="checkbox" value="y">' in page  # on by default
     assert "Outlook on the web about every 3 hours" in page
+    subscribe = login("blair").get("/home-visits/calendar/").get_data(as_text=True)
+    assert "Google Calendar every 8 to 24 hours" in subscribe and "turn on\ncalendar invitations" in subscribe
     assert login("blair").post("/home-visits/settings", data={"plan_emails": "y", "save": "Save"}).status_code == 302
     assert '<input id="invitations" name="invitations" type="checkbox" value="y">' in login("blair").get(
         "/home-visits/settings").get_data(as_text=True)  # shown off

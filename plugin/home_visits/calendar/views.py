@@ -55,7 +55,7 @@ def subscribe() -> tuple[str, int, dict[str, str]]:
         "home_visits/subscribe.html", me=me, form=form, https_url=https,
         webcal_url=https and "webcal://" + https.split("://", 1)[1],
         active=feeds.active_token(session, me.id),
-        scope=scope.stored,
+        scope=scope.stored, invites=scope.stored != feeds.OWN,  # approvers and office may take invitations
         overseen=[school.name for school in st.schools if school.id in scope.everything] if st.schools.trust else [],
     )
     return page, status, NO_REFERRER
