@@ -245,3 +245,20 @@ def test_open_actions_show_until_done_and_carry_into_the_next_plan(
     client = login("sam")  # one test client: log back in as the lead
     assert client.post(f"/home-visits/actions/{action_id}/done").status_code == 302
     assert "Book breakfast club place" not in client.get("/home-visits/").get_data(as_text=True)
+
+
+def test_a_draft_saved_from_a_stale_tab_never_overwrites_the_newer_one(app: Flask, login: Any,
+                                                                      returned_visit: Visit) -> None:
+    """Two tabs opened the record form before any record existed (both carry no version): the second save
+    is refused with the form kept and the page saying why, and the first tab's words stay."""
+    url = f"/home-visits/{returned_visit.id}/record"
+    first, second = login("sam").get(url).get_data(as_text=True), login("sam").get(url).get_data(as_text=True)
+    assert 'name="version" type="hidden" value=""' in first and 'name="version" type="hidden" value=""' in second
+    assert login("sam").post(url, data=record_form(save="Save", points="Written in the first tab.")).status_code == 302
+    stale = login("sam").post(url, data=record_form(save="Save", points="Written in the second tab."))
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "since you opened it" in page and "Written in the second tab." in page
+    assert stored(app, returned_visit.id).points == "Written in the first tab."
+    again = login("sam").get(url).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', again)
+    assert version and login("sam").post(url, data=record_form(save="Save", version=version[1])).status_code == 302

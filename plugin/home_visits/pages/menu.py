@@ -37,7 +37,7 @@ def _people_lookup() -> Any:
 
 def open_actions_of(lead_id: str) -> list[tuple[Any, Visit]]:
     """The open actions of the records of the visits ``lead_id`` led (My visits lists them)."""
-    return recording.open_actions(get_session(), lead_id=lead_id)
+    return recording.open_actions(get_session(), schools=get_state().schools.ids, lead_id=lead_id)
 
 
 def family_actions(visit: Visit, *, including: bool = False) -> recording.FamilyActions:

@@ -38,11 +38,12 @@ def my_visits() -> str:
     policy = get_state().policy
     today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, schools=overseen, everything=get_state().schools.every(overseen))
+        query = services.visible_to(me, schools=overseen, every=True)
         visits, total, more = services.soonest_page(get_session(), query, today=today, number=page_number(),
                                                     size=size)
     else:
-        visits, total, more = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
+        visits, total, more = services.my_page(get_session(), me, schools=get_state().schools.ids, number=page_number(),
+                                                size=size, today=today)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, more=more, page=page_number(), size=size,
         count_limit=services.COUNT_LIMIT, today=today, everyone=everyone, can_see_all=bool(overseen), me=me,
@@ -55,9 +56,8 @@ def approvals() -> str:
     deciding = schools_where(me, workflow.authorises)
     if not deciding:
         abort(403)
-    query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
-    if not get_state().schools.every(deciding):  # only some schools' plans
-        query = query.where(Visit.school_id.in_(deciding))
+    query = (select(Visit).where(Visit.state == workflow.SUBMITTED, Visit.school_id.in_(deciding))
+             .order_by(Visit.starts_at, Visit.id))  # filtered even for every school: none of a school gone
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     visits, total = services.page(get_session(), query, number=page_number(), size=size)
     st = get_state()
