@@ -114,8 +114,9 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
                like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = get_state(), get_session()
     policy = st.policy_for(school)
-    # A second member of staff or a contact is someone of the visit's school (or of the whole trust).
-    staff = [person for person in st.directory.staff() if person.at(school).has_any_role()]
+    # Whoever has a role at the visit's school (here or trust-wide), with their roles there: a contact may be any
+    # of them, a second member of staff only someone who makes visits (the form offers only those).
+    staff = [person.at(school) for person in st.directory.staff() if person.at(school).has_any_role()]
     form = PlanForm(policy=policy, staff=staff, me=me,
                     today=st.clock().astimezone(policy.zone).date())
     submittable = visit is None or visit.state in workflow.SUBMITTABLE
@@ -169,8 +170,12 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             if was_authorised_by and visit.state == workflow.SUBMITTED:
                 notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
     except IntegrityError:  # the other post of the same form won: show its plan
-        if token is None or (first := services.saved_with(session, token, me)) is None:
+        if token is None:
             raise
+        if (first := services.saved_with(session, token, me)) is None:  # not this person's form: say no more
+            form.form_token.data = secrets.token_urlsafe(24)
+            form.form_errors.append("This form could not be saved as it was. Your answers are below: save again.")
+            return show(409)
         flash("This plan was already saved: here it is. Nothing was saved twice.")
         return redirect(url_for("home_visits.check_answers" if reviewing else "home_visits.visit", visit_id=first))
     except NotSubmitted as refused:

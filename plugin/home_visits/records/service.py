@@ -118,6 +118,16 @@ def log_access(session: Session, visit: Visit, person: Person, what: str, now: d
         audit(session, visit, person, f"record_{what}", now)
 
 
+#: The access-log line of a record whose open actions another visit's page (or a plan) showed.
+ACTIONS_SHOWN = "saw its open actions"
+
+
+def log_actions_shown(session: Session, family: FamilyActions, person: Person, now: datetime) -> None:
+    """Open actions are record content: showing them is a look at each record they came from."""
+    for earlier in {earlier.id: earlier for _, earlier in family.readable}.values():
+        log_access(session, earlier, person, ACTIONS_SHOWN, now)
+
+
 def mark_done(session: Session, action: RecordAction, visit: Visit, *, actor: Person, now: datetime) -> None:
     if action.done_at is not None:
         return
