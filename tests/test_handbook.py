@@ -422,7 +422,8 @@ def test_the_rules_the_school_chose_itself_say_so_and_where_to_change_them(site:
     table = choices_table(load_policy())
     rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
     for rule, key in (("No lone visit in the evening", "rules.evening"),
-                      ("Longest visit", "rules.longest_visit_minutes"), ("The early morning counts as evening", "rules.night.before"),
+                      ("Longest visit", "rules.longest_visit_minutes"),
+                      ("The early morning counts as evening", "rules.night.before"),
                       ("Records kept for", "rules.retention_years")):
         assert f"`{key}`" in rows[rule], rows[rule]
     assert "after 17:00" in rows["No lone visit in the evening"] and "120 minutes" in rows["Longest visit"]
