@@ -23,6 +23,7 @@ from .mail.notices import deliver
 from .models import Visit
 from .people import Person
 from .plans.notices import digest, reminders
+from .records.notices import record_reminders
 from .records.service import log_access
 from .reports import retention, subject_access
 from .safety.sweep import record_run, sweep
@@ -155,9 +156,17 @@ def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
 @home_visits_cli.command("remind")
 @with_appcontext
 def remind() -> None:
-    """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
-    queued, sent = _plan_emails("remind", reminders)
-    click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed.")
+    """Remind approvers of undecided plans that start soon (once per plan per day), and the lead of each
+    visit back safe with no record (once, the next school morning). Run each school morning."""
+    counts: dict[str, int] = {}
+
+    def both(session: Any, context: Any, now: Any) -> int:
+        counts["plans"], counts["records"] = reminders(session, context, now), record_reminders(session, context, now)
+        return counts["plans"] + counts["records"]
+
+    queued, sent = _plan_emails("remind", both)
+    click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed "
+               f"(plans to decide: {counts['plans']}, records to write: {counts['records']}).")
 
 
 @home_visits_cli.command("digest")
