@@ -26,8 +26,8 @@ home_visits = HomeVisits()
 POLICIES = Path(__file__).with_name("policies")
 
 #: The demo is a small trust. Exampleton Primary (the first school) keeps the one-school demo's accounts;
-#: Ash Hill Academy has its own staff, approver and office; the trust's attendance officer plans at both,
-#: and its safeguarding lead sees all three (Elm Road Infants has no accounts of its own in the demo).
+#: Ash Hill Academy and Elm Road Infants have their own staff, approver and office; the trust's attendance officer
+#: plans at the first two, and its safeguarding lead sees all three.
 #: Each school's policy extends the trust's, with its own office hours.
 SCHOOLS = [
     {"id": "oak", "name": "Exampleton Primary", "short": "Exampleton", "policy": str(POLICIES / "oak.yaml"),

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from ..load.portal import Waitress, collect_errors
+from .three_visits import seed_three_visits
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -158,13 +159,15 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
 
     app = create_app(
         {
-            "DEMO_SEED": seed,
+            "DEMO_SEED": False,  # the tests' own three visits instead (below)
             # Built once per session by ``handbook_site``; never rebuilt per app.
             "DEMO_BUILD_HANDBOOK": False,
             "HOME_VISITS_HANDBOOK_DIR": str(handbook.site.parent),
         },
         instance_path=str(instance),
     )
+    if seed:
+        seed_three_visits(app)
     server = Waitress(app, threads=4)
     app.config["HOME_VISITS_PUBLIC_URL"] = server.url  # as the README's deployment section says to set
     return Portal(app, server, instance, collect_errors(app))
