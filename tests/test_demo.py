@@ -322,3 +322,27 @@ def test_the_readme_lists_every_demo_account(tmp_path: Path) -> None:
     table = README.read_text().split("| username | who | roles |", 1)[1].split("\n\n", 1)[0]
     listed = re.findall(r"^\| `([^`]+)` \|", table, re.M)
     assert sorted(listed) == sorted(demo_users()), listed
+
+
+def test_demo_reset_empties_the_database_and_seeds_every_school_again(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    with state(app).sessions() as session:
+        seeded = len(session.scalars(select(Visit)).all())
+    visit_at(app, "oak", "sam", "jo", "office")  # someone's own visit, which the reset takes away
+    result = app.test_cli_runner().invoke(args=["demo", "reset"])
+    assert result.exit_code == 0 and f"{seeded} visits seeded" in result.output, result.output
+    with state(app).sessions() as session:
+        after = session.scalars(select(Visit)).all()
+    assert len(after) == seeded and not [v for v in after if v.pupil == "Pupil at oak"]
+    assert {v.school_id for v in after} == {"oak", "ash", "elm"}
+
+
+def test_the_demos_clock_starts_where_demo_now_says_and_a_bad_value_names_the_key(tmp_path: Path) -> None:
+    app = create_app({"DEMO_BUILD_HANDBOOK": False, "TESTING": True, "DEMO_NOW": "2026-03-07T10:00"},
+                     instance_path=str(tmp_path / "saturday"))
+    now = state(app).clock()
+    assert now.isoformat().startswith("2026-03-07T10:00") and now.utcoffset() is not None  # March: GMT
+    with state(app).sessions() as session:  # a Saturday: the office is closed, the demo is alive all the same
+        assert session.scalars(select(Visit).where(Visit.state == "checked_out")).first() is not None
+    with pytest.raises(ValueError, match="DEMO_NOW: 'half past ten'"):
+        create_app({"DEMO_BUILD_HANDBOOK": False, "DEMO_NOW": "half past ten"}, instance_path=str(tmp_path / "x"))

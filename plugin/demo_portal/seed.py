@@ -28,7 +28,7 @@ from home_visits.changes import touch
 from home_visits.clock import at_school
 from home_visits.extension import State, state
 from home_visits.mail.context import Context, mail_context
-from home_visits.models import Visit
+from home_visits.models import Base, Visit
 from home_visits.people import Person
 from home_visits.plans import notices
 from home_visits.plans import service as plans
@@ -77,6 +77,16 @@ def seed_demo_visits(app: Flask, users: dict[str, Any]) -> int:
         touch(session, now)
         session.commit()
     return made
+
+
+def reset_demo(app: Flask, users: dict[str, Any]) -> int:
+    """Empty every table of the plugin (the migrations' record stays) and seed again around now."""
+    st = state(app)
+    with st.sessions() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(table.delete())
+        session.commit()
+    return seed_demo_visits(app, users)
 
 
 class SchoolSeed:

@@ -154,7 +154,7 @@ class Portal:
         state(self.app).engine.dispose()
 
 
-def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
+def _start_portal(instance: Path, handbook: Handbook, *, seed: bool, **config: Any) -> Portal:
     from demo_portal import create_app
 
     app = create_app(
@@ -163,6 +163,7 @@ def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
             # Built once per session by ``handbook_site``; never rebuilt per app.
             "DEMO_BUILD_HANDBOOK": False,
             "HOME_VISITS_HANDBOOK_DIR": str(handbook.site.parent),
+            **config,
         },
         instance_path=str(instance),
     )
@@ -185,8 +186,8 @@ def start_portal(
     """Start a fresh portal (own instance dir and database) for this test; stopped afterwards."""
     portals: list[Portal] = []
 
-    def start(*, seed: bool = False) -> Portal:
-        portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=seed)
+    def start(*, seed: bool = False, **config: Any) -> Portal:
+        portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=seed, **config)
         portals.append(portal)
         return portal
 
