@@ -47,7 +47,7 @@ class Demo:
 
 
 @contextmanager
-def running_demo(tmp_path: Path, *, now: str | None = None) -> Iterator[Demo]:
+def running_demo(tmp_path: Path, *, now: str | None = None, debug: bool = False) -> Iterator[Demo]:
     """``flask --app demo_portal run`` on a free loopback port and a fresh instance folder; stopped afterwards."""
     port = free_port()
     instance = tmp_path / "instance"
@@ -61,7 +61,8 @@ def running_demo(tmp_path: Path, *, now: str | None = None) -> Iterator[Demo]:
         env["FLASK_HOME_VISITS_DATABASE_URI"] = TEST_DATABASE_URI
     log = tmp_path / "demo.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(FLASK), "--app", "demo_portal", "run", "--port", str(port)],
+        process = subprocess.Popen([str(FLASK), "--app", "demo_portal", "run", "--port", str(port),
+                                    *(["--debug"] if debug else [])],
                                    cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     demo = Demo(f"http://127.0.0.1:{port}", instance, env, log)
     try:
@@ -177,7 +178,7 @@ def test_a_demo_started_at_ten_to_midnight_shows_the_out_of_hours_routing(tmp_pa
     """Started at 23:50 on a Wednesday in March (through the documented clock seam), every school's office
     is closed: the demo is as alive as at noon, its pages tell the time it was started at, and the alerts
     go to each school's out-of-hours contact (Ash Hill's on-call address; the approvers at the others)."""
-    with running_demo(tmp_path, now="2026-03-04T23:50") as demo:
+    with running_demo(tmp_path, now="2026-03-04T23:50", debug=True) as demo:  # under the reloader, too
         boards = see_a_living_trust(demo)
         for school, board in boards.items():
             assert re.search(r"Updated 23:5\d", text_of(board)), school
@@ -186,3 +187,5 @@ def test_a_demo_started_at_ten_to_midnight_shows_the_out_of_hours_routing(tmp_pa
         assert set(overdue) == {"Exampleton", "Ash Hill", "Elm Road"}, mails
         assert "on-call@ash-hill.example" in overdue["Ash Hill"], overdue
         assert not any("office@" in to for to in overdue.values()), overdue
+        # The reloader's parent only watches files: one mail server and one sweep, in the child that serves.
+        assert demo.log.read_text().count("Demo mail server on") == 1, demo.log.read_text()[-2000:]
