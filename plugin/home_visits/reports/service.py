@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Alert, AuditEntry, Visit, VisitRecord
-from ..plans.workflow import LABELS
+from ..plans.rules import reason_words
+from ..plans.workflow import LABELS, RETURNED
 from ..policy import Policy
 from ..records.rules import OUTCOMES
 
@@ -62,12 +63,11 @@ def rows(
     for visit in visits:
         school, policy = schools[visit.school_id] if schools is not None else ("", policy)
         zone = policy.zone
-        reason = policy.reason(visit.reason)
         table.append({
             "visit": str(visit.id),
             **({"school": school} if schools is not None else {}),
             "date": visit.starts_at.astimezone(zone).strftime("%Y-%m-%d") if visit.starts_at else "",
-            "reason": reason.title if reason else (visit.reason_other or "Other"),
+            "reason": reason_words(policy, visit.reason, visit.reason_other),
             "outcome": OUTCOMES.get(outcomes.get(visit.id, ""), "Not recorded"),
             "lead": name(visit.lead_id),
             "second": name(visit.second_staff_id) if visit.second_staff_id else "",
@@ -79,6 +79,18 @@ def rows(
             "pupil": visit.pupil if names else visit.pupil_initials,
         })
     return table
+
+
+#: The most records not written yet a report page lists (the oldest first); more are counted.
+UNWRITTEN_SHOWN = 50
+
+
+def unwritten(session: Session, schools: Sequence[str]) -> tuple[list[Visit], int]:
+    """Visits of ``schools`` whose staff are back safe and whose record is not submitted yet (every visit
+    is recorded): the oldest :data:`UNWRITTEN_SHOWN`, and how many there are."""
+    query = select(Visit).where(Visit.state == RETURNED, Visit.school_id.in_(list(schools)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id).limit(UNWRITTEN_SHOWN))), total
 
 
 def summarise(table: list[dict[str, str]]) -> Summary:

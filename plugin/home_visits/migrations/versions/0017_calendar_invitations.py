@@ -1,7 +1,7 @@
 """calendar invitations: a notice may carry an iMIP part; each person chooses invitations on or off
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07
 
 A notice's ``calendar`` is the text/calendar body (METHOD:REQUEST or CANCEL) sent beside its plain text
@@ -11,8 +11,8 @@ and HTML; a person's ``invitations`` is their own choice (none: the school's def
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
-down_revision = '0010'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
