@@ -314,6 +314,9 @@ def test_a_database_from_before_schools_moves_whole_into_the_first_school(
     assert {(row.pop("taps"), row.pop("tapped_at")) for row in alarms.values()} == {(1, None)}
     records = after["home_visits_record"]  # 0016: no record stored before says why it is no safeguarding matter
     assert {row.pop("safeguarding_why") for row in records.values()} == {""}
+    # 0017's columns: no notice was an invitation, nobody had chosen about invitations yet.
+    assert {row.pop("calendar") for row in after["home_visits_notice"].values()} == {None}
+    assert {row.pop("invitations") for row in after["home_visits_preference"].values()} == {None}
     assert after == before, "upgrading changed a row"
     with Session(engine) as session:
         from home_visits.models import Visit

@@ -71,6 +71,12 @@ HOME_VISITS_FEED_NAME = "Home visits"
 #: or ``"limited"`` (who, when, where and a link to the portal).
 HOME_VISITS_FEED_DETAIL = "full"
 
+#: Send each approver and office member every authorised visit of their school as a calendar invitation by
+#: email (iMIP: METHOD:REQUEST with the feed's UID, a higher SEQUENCE on each re-authorised change, CANCEL
+#: when it is called off), so it is in Outlook within a minute instead of at the next feed refresh. Each
+#: person can turn them off (or on) on Email settings; this is the default for those who have not chosen.
+HOME_VISITS_CALENDAR_INVITES = False
+
 #: How often subscribers are asked to refresh (an RFC 5545 duration; Outlook honours it within limits).
 HOME_VISITS_FEED_REFRESH = "PT1H"
 

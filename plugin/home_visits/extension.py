@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from . import config, db
 from .calendar.cache import EventCache
 from .calendar.service import StaffMark
+from .calendar.views import invite
 from .cli import home_visits_cli
 from .pages import blueprint
 from .people import AttributeDirectory, Directory
@@ -75,6 +76,7 @@ class HomeVisits:
             schools, engine, db.session_factory(engine), directory, security_headers=secure,
             event_cache=EventCache(),  # sized by HOME_VISITS_FEED_EVENT_CACHE when a feed is built
             staff_mark=StaffMark(app.config["HOME_VISITS_DIRECTORY_REFRESH"]),
+            on_visit_change=[invite],  # calendar invitations (HOME_VISITS_CALENDAR_INVITES, Email settings)
         )
         app.register_blueprint(blueprint, url_prefix=app.config["HOME_VISITS_URL_PREFIX"])
         guards.install(app)

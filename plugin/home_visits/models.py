@@ -243,6 +243,8 @@ class Notice(Delivery, Base):
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     html: Mapped[str] = mapped_column(Text, nullable=False)
+    #: A calendar invitation's iMIP body (METHOD:REQUEST or CANCEL), sent beside the text and HTML.
+    calendar: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[When]
 
 
@@ -267,6 +269,8 @@ class Preference(Base):
     person_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: Emails about plans: submitted, authorised or declined, sent back, reminders, the digest.
     plan_emails: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    #: Calendar invitations by email for authorised visits (none: ``HOME_VISITS_CALENDAR_INVITES``).
+    invitations: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class JobRun(Base):

@@ -68,6 +68,14 @@ class State:
     security_headers: dict[str, str] = field(default_factory=dict)
     #: Set-up problems already written to the log (each is logged once per app, not on every request).
     warned: set[str] = field(default_factory=set)
+    #: What else a decision or an edit of a visit queues, in its unit of work: called with the session,
+    #: the visit and now (the calendar's invitations are one); a floor below calls up through these.
+    on_visit_change: list[Callable[[Session, Any, datetime], None]] = field(default_factory=list)
+
+    def visit_changed(self, session: Session, visit: Any, now: datetime) -> None:
+        """Run each :attr:`on_visit_change` for ``visit`` (inside the caller's unit of work)."""
+        for hook in self.on_visit_change:
+            hook(session, visit, now)
 
     @property
     def policy(self) -> Policy:

@@ -215,21 +215,31 @@ def _when(moment: datetime, tz: ZoneInfo | None) -> datetime:
 # --- the feed ---------------------------------------------------------------------------------
 
 
+def uid(visit_id: int, domain: str) -> str:
+    """The visit's UID, the same in every feed and every invitation."""
+    return f"home-visit-{visit_id}@{domain}"
+
+
 def serialise_event(event: FeedEvent, *, tz: ZoneInfo | None, timezone: str, domain: str, detail: Detail) -> bytes:
     """One VEVENT's bytes; times in ``tz`` (``None``: in UTC, for a zone no VTIMEZONE can describe).
     No CREATED and no URL (the link is in the DESCRIPTION, where Outlook shows it): every byte counts
     against Google's ~1 MB feed limit."""
+    return event_component(event, tz=tz, timezone=timezone, domain=domain, detail=detail).to_ical(sorted=False)
+
+
+def event_component(event: FeedEvent, *, tz: ZoneInfo | None, timezone: str, domain: str, detail: Detail) -> Event:
+    """The VEVENT a feed shows of ``event`` (an invitation adds its ORGANIZER and ATTENDEE)."""
     vevent = Event()
     # DTSTAMP and LAST-MODIFIED from the record, never the clock: same data, same bytes.
     for prop, value in (
-        ("uid", f"home-visit-{event.visit_id}@{domain}"), ("sequence", event.sequence),
+        ("uid", uid(event.visit_id, domain)), ("sequence", event.sequence),
         ("dtstamp", event.updated_at), ("last-modified", event.updated_at),
         ("dtstart", _when(event.starts_at, tz)), ("dtend", _when(event.ends_at, tz)),
         ("status", STATES[event.state][0]), ("summary", summary(event)), ("location", location(event)),
         ("description", description(event, timezone, detail)),
     ):
         vevent.add(prop, value)
-    return vevent.to_ical(sorted=False)
+    return vevent
 
 
 class Keyed(NamedTuple, Generic[S]):
@@ -259,7 +269,7 @@ def build_feed(
     draft or unknown state, naive times or a bad ``refresh``; ``ZoneInfoNotFoundError`` for an unknown zone."""
     events = list(events)
     for event in events:
-        _check(event)
+        check(event)
     # The key is the event's whole content and the zone of DTSTAMP (equal instants in two zones
     # compare equal but write differently): equal keys, equal bytes.
     keyed = [Keyed(e.starts_at, e.visit_id, e.ends_at, (e, e.updated_at.tzinfo), e) for e in events]
@@ -303,13 +313,7 @@ def build_keyed_feed(
     cal.add("refresh-interval", interval, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", refresh)
 
-    zone = ZoneInfo(timezone)  # an unknown zone fails here, even in an empty feed
-    # Rules that hold from the year before the first visit to the year after the last; none: times in UTC.
-    years = (ordered[0].starts_at.year - 1, max(item.ends_at for item in ordered).year + 1) if ordered else ()
-    rules = observances(timezone, *years) if years else None
-    if rules:
-        cal.add_component(vtimezone(timezone, rules))
-    tz = zone if rules else None
+    tz = add_zone(cal, timezone, ordered)
 
     # Each event is serialised on its own and the bytes joined at the end: a 20,000-visit feed then holds
     # bytes, not 20,000 component trees, in memory, and a cache can hand back an unchanged event's bytes.
@@ -322,7 +326,7 @@ def build_keyed_feed(
     for item, part in zip(ordered, found, strict=True):
         if part is None:
             event = make(item.source)
-            _check(event)
+            check(event)
             part = serialise_event(event, tz=tz, timezone=timezone, domain=domain, detail=detail)
             if cache is not None:
                 cache.put((item.key, adds), part)
@@ -331,7 +335,18 @@ def build_keyed_feed(
     return b"".join([head, *parts, b"END:VCALENDAR", end])
 
 
-def _check(event: FeedEvent) -> None:
+def add_zone(cal: Calendar, timezone: str, ordered: Sequence[Keyed[S]]) -> ZoneInfo | None:
+    """Add the VTIMEZONE whose rules hold from the year before the first event to the year after the
+    last; the zone events' times are written in (``None``: no rules fit, or no events: UTC)."""
+    zone = ZoneInfo(timezone)  # an unknown zone fails here, even in an empty feed
+    years = (ordered[0].starts_at.year - 1, max(item.ends_at for item in ordered).year + 1) if ordered else ()
+    rules = observances(timezone, *years) if years else None
+    if rules:
+        cal.add_component(vtimezone(timezone, rules))
+    return zone if rules else None
+
+
+def check(event: FeedEvent) -> None:
     if event.state not in STATES:
         raise ValueError(f"visit {event.visit_id} is {event.state!r}: only {', '.join(STATES)} go in a feed")
     if None in (when.tzinfo for when in (event.starts_at, event.ends_at, event.updated_at)):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from time import monotonic
 
 from flask import Response, abort, current_app, render_template, request
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 from wtforms import SubmitField
 
 from ..clock import midnight as school_midnight
 from ..db import unit_of_work
+from ..mail.app import mail_context
+from ..models import Visit
 from ..people import Person
 from ..plans import workflow
 from ..web.context import current_person, get_session, get_state, schools_where
-from ..web.links import base_url, public_url, visit_links
+from ..web.links import base_url, public_url, visit_link, visit_links
+from . import invites
 from . import service as feeds
 
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
@@ -51,7 +55,7 @@ def subscribe() -> tuple[str, int, dict[str, str]]:
         "home_visits/subscribe.html", me=me, form=form, https_url=https,
         webcal_url=https and "webcal://" + https.split("://", 1)[1],
         active=feeds.active_token(session, me.id),
-        scope=scope.stored,
+        scope=scope.stored, invites=scope.stored != feeds.OWN,  # approvers and office may take invitations
         overseen=[school.name for school in st.schools if school.id in scope.everything] if st.schools.trust else [],
     )
     return page, status, NO_REFERRER
@@ -109,3 +113,9 @@ def feed(token: str) -> Response:
     response.set_etag(tag)
     response.last_modified = last_modified
     return response
+
+
+def invite(session: Session, visit: Visit, now: datetime) -> None:
+    """After a decision or an edit: the calendar invitations it calls for (the ``on_visit_change`` hook);
+    they go with the request's other emails (``send_notices``) and are retried by the sweep."""
+    invites.queue_invitations(session, visit, mail_context(), config=current_app.config, link=visit_link, now=now)

@@ -43,13 +43,15 @@ def wanting(session: Session, people: Iterable[Person | None]) -> list[str]:
 
 
 def queue(session: Session, *, key: str, visit: Visit | None, to: list[str], email: Email,
-          now: datetime) -> int | None:
-    """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one)."""
+          now: datetime, calendar: str | None = None) -> int | None:
+    """Store a notice unless one with ``key`` exists; returns the new notice's id (None: no new one).
+    ``calendar``: an invitation's iMIP body, sent beside the text and HTML."""
     if not to:
         return None
     return outbox.insert_once(
         session, Notice, unique=["key"], key=key, visit_id=visit.id if visit else None, to=to, subject=email.subject,
-        text=email.text, html=email.html, created_at=now, status="pending", attempts=0, last_error="",
+        text=email.text, html=email.html, calendar=calendar,
+        created_at=now, status="pending", attempts=0, last_error="",
     )
 
 
@@ -66,7 +68,9 @@ def _send_one(session: Session, notice: Notice, context: Context, now: datetime,
     """Send one claimed notice and note in the visit's history whether it went."""
     visit = session.get(Visit, notice.visit_id) if notice.visit_id else None
     try:
-        context.mailer(notice.to, notice.subject, notice.text, notice.html)
+        # Only an invitation passes ``calendar``: a host's own mailer need not know it otherwise.
+        context.mailer(notice.to, notice.subject, notice.text, notice.html,
+                       **({"calendar": notice.calendar} if notice.calendar else {}))
     except MailError as error:
         outbox.mark_failed(notice, error)
         result.failed += 1

@@ -42,10 +42,14 @@ class MailSettings:
 
 def compose(
     settings: MailSettings, *, to: Sequence[str], subject: str, text: str, html: str | None = None,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None, calendar: str | None = None,
 ) -> EmailMessage:
     """A plain-text message (with an HTML alternative when given), with any extra ``headers`` (the
-    safety alerts' ``X-Home-Visit-Id``, say). Header values cannot carry CR/LF."""
+    safety alerts' ``X-Home-Visit-Id``, say). Header values cannot carry CR/LF.
+
+    ``calendar`` (an iMIP body, RFC 6047) becomes the last alternative, ``text/calendar; method=...;
+    charset=UTF-8``, which Outlook, Exchange and Gmail read as the invitation itself, with the
+    ``Content-Class`` header Outlook gives its own meeting requests."""
     message = EmailMessage()
     message["From"] = formataddr(("Home visits", settings.sender))
     message["To"] = ", ".join(to)
@@ -56,6 +60,10 @@ def compose(
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
+    if calendar is not None:
+        method = calendar.partition("METHOD:")[2].split("\r\n", 1)[0].strip() or "PUBLISH"
+        message.add_alternative(calendar, subtype="calendar", charset="utf-8", params={"method": method})
+        message["Content-Class"] = "urn:content-classes:calendarmessage"  # after the parts: set_content drops it
     return message
 
 
@@ -82,7 +90,8 @@ def mailer(settings: MailSettings) -> Callable[..., None]:
     """A function that composes and sends a plain-text message (with an optional HTML alternative)."""
 
     def send_text(to: Sequence[str], subject: str, text: str, html: str | None = None,
-                  headers: Mapping[str, str] | None = None) -> None:
-        send(settings, compose(settings, to=to, subject=subject, text=text, html=html, headers=headers))
+                  headers: Mapping[str, str] | None = None, calendar: str | None = None) -> None:
+        send(settings, compose(settings, to=to, subject=subject, text=text, html=html, headers=headers,
+                               calendar=calendar))
 
     return send_text

@@ -37,7 +37,7 @@ def _visiting(visit: Visit, context: Context) -> list[Person]:
     return [p for p in (find(visit.lead_id), find(visit.second_staff_id or "")) if p]
 
 
-def _facts(visit: Visit, context: Context) -> dict[str, Any]:
+def facts(visit: Visit, context: Context) -> dict[str, Any]:
     """What every plan email says about the plan (``emails/_plan_facts.txt``), its school (which names
     itself in the subject when there are several) and the link to it."""
     school = context.school_of(visit)
@@ -79,7 +79,7 @@ def plan_submitted(session: Session, visit: Visit, context: Context, now: dateti
     """To the approvers asked to decide it: a plan is waiting for them."""
     return queue(session, key=f"submitted-{visit.id}-{visit.sequence}", visit=visit,
                  to=wanting(session, asked(visit, context)),
-                 email=render(context, "plan_submitted", **_facts(visit, context)), now=now)
+                 email=render(context, "plan_submitted", **facts(visit, context)), now=now)
 
 
 def plan_decided(session: Session, visit: Visit, context: Context, now: datetime) -> int | None:
@@ -87,7 +87,7 @@ def plan_decided(session: Session, visit: Visit, context: Context, now: datetime
     word = {workflow.AUTHORISED: "authorised", workflow.CHANGES_REQUESTED: "sent back for changes"}.get(
         visit.state, "declined")
     decider = context.directory.find(visit.authorised_by or "") if word == "authorised" else None
-    email = render(context, "plan_decided", word=word, decider=decider, **_facts(visit, context))
+    email = render(context, "plan_decided", word=word, decider=decider, **facts(visit, context))
     return queue(session, key=f"{visit.state}-{visit.id}-{visit.sequence}", visit=visit,
                  to=wanting(session, _visiting(visit, context)), email=email, now=now)
 
@@ -96,7 +96,7 @@ def plan_sent_back(session: Session, visit: Visit, context: Context, now: dateti
     """To the approver who authorised it: the time, address or staff changed, so it needs deciding again."""
     return queue(session, key=f"sent-back-{visit.id}-{visit.sequence}", visit=visit,
                  to=wanting(session, [context.directory.find(approver_id)]),
-                 email=render(context, "plan_sent_back", **_facts(visit, context)), now=now)
+                 email=render(context, "plan_sent_back", **facts(visit, context)), now=now)
 
 
 def school_days_ahead(day: date, count: int) -> date:
@@ -125,7 +125,7 @@ def reminders(session: Session, context: Context, now: datetime) -> int:
         today = now.astimezone(school.policy.zone).date()
         queued += queue(session, key=f"remind-{visit.id}-{today.isoformat()}", visit=visit,
                         to=wanting(session, asked(visit, context)),
-                        email=render(context, "reminder", **_facts(visit, context)), now=now) is not None
+                        email=render(context, "reminder", **facts(visit, context)), now=now) is not None
     return queued
 
 

@@ -169,6 +169,7 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
                 raise NotSubmitted(problems)
             if was_authorised_by and visit.state == workflow.SUBMITTED:
                 notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
+            st.visit_changed(session, visit, now)
     except IntegrityError:  # the other post of the same form won: show its plan
         if token is None:
             raise
@@ -287,6 +288,7 @@ def decide(visit_id: int) -> Response | tuple[str, int]:
                             comment=form.comment.data or "", seen_version=seen)
             if action in workflow.DECISIONS:
                 notices.plan_decided(session, visit, mail_context(), st.clock())
+            st.visit_changed(session, visit, st.clock())
     except BreaksRules as broken:
         form.comment.errors = ["This plan breaks the school's rules now, so it cannot be authorised: "
                                + " ".join(problem.message for problem in broken.problems)]
@@ -336,8 +338,10 @@ def cancel_visit(visit_id: int) -> Response | tuple[str, int]:
         with unit_of_work(session):
             services.decide(session, visit, "cancel", actor=me, policy=policy, now=st.clock(),
                             comment=form.reason.data or "")
+            st.visit_changed(session, visit, st.clock())
     except WorkflowError as error:
         form.form_errors.append(str(error))
         return show(error.status)
+    send_notices()
     flash("Visit cancelled. It stays in the history; plan it again with “Plan another visit like this”.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))
