@@ -180,6 +180,7 @@ def dashboard() -> str:
         school=st.schools.of(chosen[0]) if st.schools.trust and len(chosen) == 1 else None,
         more_schools=len(overseen) > 1, now=now, late=lambda v: words.late_words(v.expected_return, now),
         alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error, minutes),
+        cover=lambda policy: words.covering(now, policy),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )
 

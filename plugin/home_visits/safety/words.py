@@ -8,6 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from ..policy import Policy
+from . import rules
+
 ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth")
 
 #: Who a policy recipient kind is, in words; listed in this order.
@@ -41,7 +44,8 @@ def recipients(notify: Iterable[str]) -> str:
     """``["responsible_contact", "office"]`` -> ``"the office and the responsible contact"``."""
     kinds = set(notify)
     names = [words for kind, words in RECIPIENTS.items() if kind in kinds]
-    names += sorted(kind.replace("_", " ") for kind in kinds - RECIPIENTS.keys())
+    names += sorted(f"the {kind[8:]} channel" if kind.startswith("webhook:") else kind.replace("_", " ")
+                    for kind in kinds - RECIPIENTS.keys())
     if len(names) <= 1:
         return names[0] if names else "nobody"
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -91,3 +95,17 @@ def alert_words(key: str, notify: Iterable[str], status: str, attempts: int, las
     if status == "sending":
         return f"{name}: being sent now."
     return f"{name}: waiting to be sent (within {plural(retry_minutes, 'minute')})."
+
+
+def covering(now: datetime, policy: Policy) -> str:
+    """Who the office's alerts reach at ``now``, in a sentence for the top of the dashboard."""
+    escalation, local = policy.escalation, now.astimezone(policy.zone)
+    cover = f"{escalation.out_of_hours_contact} is covering: alerts meant for the office go to them"
+    if why := rules.closed_because(local.date(), policy):
+        return f"The office is closed today ({why}); {cover} all day."
+    if rules.office_open(now, policy):
+        return (f"The office is open until {escalation.office_closes:%H:%M} and gets its alerts; after that "
+                f"{escalation.out_of_hours_contact} covers.")
+    if local.time() < escalation.office_opens:
+        return f"The office opens at {escalation.office_opens:%H:%M}; until then {cover}."
+    return f"The office has closed for the day; {cover}."
