@@ -168,9 +168,16 @@ def handed_over_at_closing(visit: SafetyVisit, policy: Policy, now: datetime) ->
 
 def _out_of_hours(notify: tuple[str, ...], at: datetime, policy: Policy) -> tuple[str, ...]:
     """While the office is closed, whoever a tier would tell at the office is the out-of-hours contact."""
-    if office_open(at, policy) or "office" not in notify:
-        return notify
-    return tuple(dict.fromkeys("out_of_hours" if kind == "office" else kind for kind in notify))
+    if not office_open(at, policy) and "office" in notify:
+        notify = tuple("out_of_hours" if kind == "office" else kind for kind in notify)
+    return with_channels(notify, policy)
+
+
+def with_channels(notify: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """Whoever tells the out-of-hours contact also uses the channels the policy gives them."""
+    if "out_of_hours" in notify:
+        notify = (*notify, *policy.escalation.out_of_hours_channels)
+    return tuple(dict.fromkeys(notify))
 
 
 def due_alerts(visit: SafetyVisit, policy: Policy, now: datetime) -> list[Due]:
@@ -189,7 +196,7 @@ def due_alerts(visit: SafetyVisit, policy: Policy, now: datetime) -> list[Due]:
             if now >= at:
                 due.append(Due(f"tier-{number}", _out_of_hours(tuple(tier.notify), at, policy), at))
     if (closes := handed_over_at_closing(visit, policy, now)) is not None:
-        due.append(Due(END_OF_DAY, ("out_of_hours",), closes))
+        due.append(Due(END_OF_DAY, with_channels(("out_of_hours",), policy), closes))
     return due
 
 
@@ -206,7 +213,7 @@ def still_needed(key: str, raised_by: str, visit: SafetyVisit) -> bool:
 def top_tier(policy: Policy) -> tuple[str, ...]:
     """Who the "alert the office now" button reaches: the last tier, plus the office."""
     notify = list(policy.escalation.tiers[-1].notify)
-    return tuple(dict.fromkeys(["office", *notify]))
+    return with_channels(("office", *notify), policy)
 
 
 def minutes_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> int:
