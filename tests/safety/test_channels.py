@@ -4,85 +4,26 @@ attempts, and (on one path) does not answer in time."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from standardwebhooks.webhooks import Webhook
 
 from home_visits.extension import state
 from home_visits.mail.webhooks import ChannelsError
 from home_visits.models import AuditEntry
 
-from ..conftest import DEPLOYED, Inbox, make_app, signed_in
+from ..conftest import DEPLOYED, Inbox, Receiver, make_app, signed_in
+from ..conftest import WEBHOOK_SECRET as SECRET
 from .test_office_days import creator
 
-SECRET = "whsec_" + base64.b64encode(b"a test secret of 24 bytes").decode()
 START = datetime(2026, 3, 4, 10, 0, tzinfo=timezone.utc)  # a Wednesday, GMT: London = UTC
 OVERDUE = START + timedelta(hours=1, minutes=15)
-
-
-@dataclass
-class Receiver:
-    """What the receiver got: every request (path, webhook-id, body, whether the signature verified)."""
-
-    port: int
-    failures: dict[str, int] = field(default_factory=dict)  # path -> how many first attempts answer 500
-    slow: float = 0.0  # seconds the /silent path waits before answering
-    requests: list[tuple[str, str, dict[str, Any], bool]] = field(default_factory=list)
-    delivered: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    got = Receiver(0)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server name
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            verified = True
-            if self.path != "/teams":
-                try:
-                    Webhook(SECRET).verify(raw, headers)
-                except Exception:  # noqa: BLE001 - any failure to verify is recorded as such
-                    verified = False
-            got.requests.append((self.path, headers.get("webhook-id", ""), json.loads(raw), verified))
-            if self.path == "/silent":
-                time.sleep(got.slow)
-            seen = sum(1 for path, *_ in got.requests if path == self.path)
-            status = 500 if seen <= got.failures.get(self.path, 0) or not verified else 202
-            if status == 202:
-                got.delivered.append((self.path, headers.get("webhook-id", ""), json.loads(raw)))
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    got.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield got
-    server.shutdown()
-    server.server_close()
 
 
 def portal(tmp_path: Path, inbox: Inbox, deployment: dict[str, Any], hooks: dict[str, Any], notify: str,
