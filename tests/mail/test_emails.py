@@ -55,7 +55,7 @@ def context(**values: Any) -> Context:
 
 
 def alert(key: str, raised_by: str = "", detail: str = "", **values: Any) -> Email:
-    row = SimpleNamespace(key=key, raised_by=raised_by, detail=detail, notify=[])
+    row = SimpleNamespace(key=key, raised_by=raised_by, detail=detail, notify=[], taps=1)
     return sweep._alert(row, visit(**values), context(), START + timedelta(hours=3))  # type: ignore[arg-type]
 
 
@@ -69,7 +69,8 @@ def queued(monkeypatch: pytest.MonkeyPatch, send: Any) -> Email:
 
 def test_every_email_has_its_subject_text_and_html() -> None:
     names = {path.name.split(".")[0] for path in EMAILS.iterdir() if not path.name.startswith(("_", "layout"))}
-    assert names == {"alert", "incident", "plan_submitted", "plan_decided", "plan_sent_back", "reminder", "digest"}
+    assert names == {"alert", "incident", "plan_submitted", "plan_decided", "plan_sent_back", "reminder", "digest",
+                     "record_concern"}
     for name in names:
         for part in (".subject.txt", ".txt", ".html"):
             assert (EMAILS / f"{name}{part}").is_file(), f"{name}{part}"

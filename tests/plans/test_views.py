@@ -207,6 +207,10 @@ HOSTILE = {
     "huge": ({"pupil": "x" * 5000}, "pupil", "Field cannot be longer"),
     "crlf": ({"pupil": "Jamie\r\nSet-Cookie: x"}, "pupil", "single line"),
     "nul": ({"purpose": "abc\x00def"}, "purpose", "control characters"),
+    "right-to-left override": ({"pupil": "\u202eJamie Smith\u202c"}, "pupil", "text-direction"),
+    "isolate": ({"pupil": "Jamie \u2066Smith\u2069"}, "pupil", "text-direction"),
+    "C1 control": ({"pupil": "Jamie\x9bSmith"}, "pupil", "control characters"),
+    "override in a text area": ({"purpose": "Agree \u202dthe plan"}, "purpose", "text-direction"),
     "bad date": ({"date": "2026-02-30"}, "date", "Not a valid date"),
     "words for a date": ({"date": "next tuesday"}, "date", "Not a valid date"),
     "bad time": ({"start_time": "25:99"}, "start_time", "Not a valid time"),
@@ -214,6 +218,8 @@ HOSTILE = {
     "bad phone": ({"contact_phone": "call me maybe"}, "contact_phone", "phone number"),
     "unknown choice": ({"reason": "<b>nope</b>"}, "reason", "Not a valid choice"),
     "unknown staff": ({"second_staff_id": "mallory"}, "second_staff_id", "Not a valid choice"),
+    "the office as second": ({"second_staff_id": "pat"}, "second_staff_id", "Not a valid choice"),
+    "an approver who makes no visits": ({"second_staff_id": "blair"}, "second_staff_id", "Not a valid choice"),
     "unknown risk": ({"risk_factors": ["risk-dragons"]}, "risk_factors", "not a valid choice"),
 }
 
@@ -225,6 +231,16 @@ def test_hostile_input_gets_a_message_beside_the_field(app: Flask, login: Any, c
     assert response.status_code == 422
     assert message.lower() in error_beside(response.get_data(as_text=True), field).lower()
     assert count(app) == 0
+
+
+def test_only_people_who_make_visits_are_offered_as_the_second_member_of_staff(login: Any) -> None:
+    page = login("sam").get("/home-visits/new").get_data(as_text=True)
+    second = re.search(r'<select[^>]*name="second_staff_id".*?</select>', page, re.S)
+    contact = re.search(r'<select[^>]*name="contact_id".*?</select>', page, re.S)
+    assert second and contact
+    assert 'value="jo"' in second[0] and 'value="alex"' in second[0]
+    assert 'value="pat"' not in second[0] and 'value="blair"' not in second[0]
+    assert 'value="pat"' in contact[0]  # the office may still be the responsible contact
 
 
 def test_html_and_emoji_are_kept_and_shown_escaped(app: Flask, login: Any) -> None:
@@ -270,3 +286,17 @@ def test_two_people_saving_at_the_same_moment_get_a_409_that_says_so(
                                   data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 409
     assert "Someone else changed this visit at the same moment" in response.get_data(as_text=True)
+
+
+def test_an_approver_deciding_a_lone_visit_is_told_so(app: Flask, login: Any, create_visit: Any) -> None:
+    lone = create_visit(state_="submitted")
+    with state(app).sessions() as session:  # as if sam had been inside this home before: a lone visit allowed
+        stored = session.get(Visit, lone.id)
+        stored.second_staff_id, stored.alone_reason = None, "Jo is on a course that day."
+        session.commit()
+    page = login("alex").get(f"/home-visits/{lone.id}").get_data(as_text=True)
+    decision = page[page.index("<h2>Decision</h2>"):]
+    assert "You are authorising a lone visit" in decision and "Jo is on a course that day." in decision
+    paired = create_visit(state_="submitted")
+    other = login("alex").get(f"/home-visits/{paired.id}").get_data(as_text=True)
+    assert "You are authorising a lone visit" not in other

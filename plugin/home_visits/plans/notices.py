@@ -28,6 +28,7 @@ from ..models import NoticeMention, Visit
 from ..people import Person
 from ..schools import School
 from . import workflow
+from .rules import reason_words
 
 
 def _visiting(visit: Visit, context: Context) -> list[Person]:
@@ -42,7 +43,6 @@ def _facts(visit: Visit, context: Context) -> dict[str, Any]:
     school = context.school_of(visit)
     policy = school.policy
     zone = policy.zone
-    reason = policy.reason(visit.reason)
     staff = [p.name for p in _visiting(visit, context)]
     risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
     return {
@@ -50,7 +50,7 @@ def _facts(visit: Visit, context: Context) -> dict[str, Any]:
         "visit": visit,
         "start": visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet",
         "back": visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?",
-        "reason": reason.title if reason else visit.reason_other or "other",
+        "reason": reason_words(policy, visit.reason, visit.reason_other),
         "staff": " + ".join(staff) if staff else visit.lead_id,
         "risks": "; ".join(risks) if risks else "none ticked",
         "day": visit.starts_at.astimezone(zone).strftime("%a %d %b") if visit.starts_at else "undated",
