@@ -1,7 +1,7 @@
 """webhook channels for alerts: one message per alert and channel, and each channel's health
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07
 
 An alert may go to webhook channels (a Standard Webhooks receiver, a Teams Workflows card) as well as by
@@ -12,8 +12,8 @@ success and last failure.
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
