@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from home_visits.extension import state
 from home_visits.mail.webhooks import ChannelsError
-from home_visits.models import AuditEntry
+from home_visits.models import AuditEntry, ChannelMessage
 
 from ..conftest import DEPLOYED, Inbox, Receiver, make_app, signed_in
 from ..conftest import WEBHOOK_SECRET as SECRET
@@ -100,6 +100,11 @@ def test_each_alert_reaches_each_channel_once_signed_with_one_id_and_no_pupil_na
     with state(app).sessions() as session:
         history = session.scalars(select(AuditEntry.action).where(AuditEntry.visit_id == visits[0])).all()
     assert "webhook_failed" in history and "webhook_sent" in history
+    state(app).clock.now = START + timedelta(days=8 * 366)  # type: ignore[attr-defined]
+    purged = app.test_cli_runner().invoke(args=["home-visits", "purge"])  # past retention: the messages go too
+    assert purged.exit_code == 0, purged.output
+    with state(app).sessions() as session:
+        assert session.scalars(select(ChannelMessage)).all() == []
 
 
 def test_a_channel_that_never_answers_is_given_up_for_the_sweep_after_one_timeout(
