@@ -6,11 +6,16 @@ run the same suite there (``.ci/run`` does both).
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_login import LoginManager, UserMixin
 from sqlalchemy import text
+from standardwebhooks.webhooks import Webhook
 
 from home_visits import HomeVisits
 from home_visits.db import VERSION_TABLE, make_engine
@@ -290,6 +296,63 @@ def mail_app(tmp_path: Path, smtp_server: Inbox, deployment: dict[str, Any]) -> 
         assert upgraded.exit_code == 0, upgraded.output
     yield app
     state(app).engine.dispose()
+
+
+# --------------------------------------------------------------------------- a webhook receiver on loopback
+
+#: The secret the webhook tests configure and the receiver verifies with.
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"a test secret of 24 bytes").decode()
+
+@dataclass
+class Receiver:
+    """What the receiver got: every request (path, webhook-id, body, whether the signature verified)."""
+
+    port: int
+    failures: dict[str, int] = field(default_factory=dict)  # path -> how many first attempts answer 500
+    slow: float = 0.0  # seconds the /silent path waits before answering
+    requests: list[tuple[str, str, dict[str, Any], bool]] = field(default_factory=list)
+    delivered: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got = Receiver(0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server name
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            verified = True
+            if self.path != "/teams":
+                try:
+                    Webhook(WEBHOOK_SECRET).verify(raw, headers)
+                except Exception:  # noqa: BLE001 - any failure to verify is recorded as such
+                    verified = False
+            got.requests.append((self.path, headers.get("webhook-id", ""), json.loads(raw), verified))
+            if self.path == "/silent":
+                time.sleep(got.slow)
+            seen = sum(1 for path, *_ in got.requests if path == self.path)
+            status = 500 if seen <= got.failures.get(self.path, 0) or not verified else 202
+            if status == 202:
+                got.delivered.append((self.path, headers.get("webhook-id", ""), json.loads(raw)))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    got.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield got
+    server.shutdown()
+    server.server_close()
 
 
 # --------------------------------------------------------------------------- hypothesis (tests/test_hostile.py)

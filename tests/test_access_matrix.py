@@ -117,6 +117,8 @@ EXPECTED: dict[str, dict[str, Expect]] = {
         "POST": on("authorised", 401, 302, 404,  302,   403,    302,     302,   403,
                                             data={"reason": "The family cancelled this morning"})},
     "home_visits.dashboard":    {"GET":  on(None,          401, 403, 403,  403,   403,    200,     200,   403)},
+    # "Send a test alert": whoever keeps the dashboard.
+    "home_visits.test_alert":   {"POST": on(None,          401, 403, 403,  403,   403,    302,     302,   403)},
     # The visit record: the lead writes it once back (others may read it but not write: 409); the visiting
     # staff and the approvers read it; the contact and the office do not.
     "home_visits.record":       {"GET":  on("returned",    401, 200, 404,  200,   403,    200,     403,   403),

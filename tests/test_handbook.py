@@ -151,6 +151,9 @@ def test_rules_are_rendered_from_the_policy(site: Path) -> None:
     assert "As soon as the visit is overdue (15 minutes after the expected return): the responsible contact" in text
     assert "30 minutes after it became overdue (45 minutes after the expected return): the senior leaders" in text
     assert "when the office closes at 17:30" in text
+    assert ("The office answers from 08:00 to 17:30 on Monday, Tuesday, Wednesday, Thursday and Friday, except on "
+            "the bank holidays of England and Wales") in text
+    assert "every alert meant for the office goes to the headteacher or the deputy on call instead" in text
     assert "Public transport must not be used" in text
     html = page(site, "overdue")
     ids = [item.id for item in load_policy().escalation.procedure]

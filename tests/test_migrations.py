@@ -307,7 +307,9 @@ def test_a_database_from_before_schools_moves_whole_into_the_first_school(
     with engine.connect() as connection:
         assert connection.scalar(sa.text(f"SELECT version_num FROM {db.VERSION_TABLE}")) == REVISIONS[-1]
     after = everything(engine)
-    assert set(after) == set(before), "tables came or went"
+    later = {"home_visits_channel_message", "home_visits_channel_health"}  # 0018: empty until a channel is used
+    assert set(after) - later == set(before), "tables came or went"
+    assert not any(after.pop(name, None) for name in later)
     visits = after["home_visits_visit"]
     assert {row.pop("school_id") for row in visits.values()} == {first}
     alarms = after["home_visits_alert"]  # 0015: every alert stored before was pressed once

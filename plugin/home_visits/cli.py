@@ -26,6 +26,7 @@ from .plans.notices import digest, reminders
 from .records.notices import record_reminders
 from .records.service import log_access
 from .reports import retention, subject_access
+from .safety import channels, words
 from .safety.sweep import Result, record_run, sweep
 from .state import state
 from .web import links
@@ -135,16 +136,19 @@ def escalate() -> None:
     click.echo(f"Escalation sweep: {result}; plan emails: {plans.sent} sent, {plans.failed} failed.")
     for visit_id, problem in sorted(result.broken.items()):
         click.echo(f"visit {visit_id}: {problem}")
-    unsent = result.failed + plans.failed
+    went = f"Sent: {result.channel_counts()}."
+    unsent = [f"{count} {what}" for count, what in ((result.failed + plans.failed, "email(s)"),
+                                                    (result.channels_failed, "webhook message(s)")) if count]
     if result.broken:
         ids = ", ".join(str(i) for i in sorted(result.broken))
         click.echo(f"The sweep failed on {len(result.broken)} visit(s) ({ids}) and checked every other one; each of "
-                   f"those visits' history says what went wrong. Report this. (exit {SWEEP_FAILED})")
+                   f"those visits' history says what went wrong. Report this. {went} (exit {SWEEP_FAILED})")
         raise SystemExit(SWEEP_FAILED)
     if unsent:
-        click.echo(f"{unsent} email(s) could not be sent; they will be retried at the next run. (exit {MAIL_FAILED})")
+        click.echo(f"{' and '.join(unsent)} could not be sent; they will be retried at the next run. {went} "
+                   f"(exit {MAIL_FAILED})")
         raise SystemExit(MAIL_FAILED)
-    click.echo(f"All due alerts were sent. (exit {ALL_SENT})")
+    click.echo(f"All due alerts were sent. {went} (exit {ALL_SENT})")
 
 
 def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
@@ -298,6 +302,31 @@ def move_command(old: str, new: str) -> None:
     with st.sessions() as session, unit_of_work(session):
         moved = retention.move_school(session, old[:40], new, st.clock())
     click.echo(f"Moved {moved} visits from {old[:40]!r} to {new!r}." if moved else f"No visits belong to {old[:40]!r}.")
+
+
+@home_visits_cli.group("alerts")
+def alerts_group() -> None:
+    """The alert channels: email and the webhooks of HOME_VISITS_ALERT_WEBHOOKS."""
+
+
+@alerts_group.command("test")
+@with_appcontext
+def alerts_test() -> None:
+    """Send one marked test message to every office and out-of-hours address and every webhook channel,
+    then print each channel's last success and last failure. Exits 1 when a channel failed just now."""
+    st = state(current_app)
+    result = Result()
+    with st.sessions() as session:
+        context = mail_context()
+        channels.send_test(session, context, st.clock(), result)
+        health = channels.health(session)
+        for name in ["email", *context.channels]:
+            click.echo(words.channel_report(name, health.get(name), st.policy.zone))
+    failed = result.failed + result.channels_failed
+    if failed:
+        click.echo(f"{failed} channel(s) did not take the test message; see above. (exit {MAIL_FAILED})")
+        raise SystemExit(MAIL_FAILED)
+    click.echo(f"Every channel took the test message: {result.channel_counts()}. (exit {ALL_SENT})")
 
 
 @home_visits_cli.group("handbook")

@@ -129,6 +129,18 @@ HOME_VISITS_MAIL_FROM = "home-visits@school.example"
 #: Who the end-of-day escalation emails when someone is still out at closing time. ``None``: the approvers.
 HOME_VISITS_OUT_OF_HOURS_EMAIL: str | None = None
 
+#: Channels besides email that alerts can go to, by name: ``{"on-call": {"url": ..., "secret": "whsec_...",
+#: "format": "standard"}}`` (a JSON string of the same from the environment works too). ``format`` is
+#: ``standard`` (Standard Webhooks, signed with the ``whsec_`` secret: an SMS gateway, an alarm-receiving
+#: centre) or ``teams`` (a Microsoft Teams Workflows webhook URL; no secret). A policy names a channel as
+#: ``webhook:<name>`` in a tier's ``notify`` or in ``escalation.out_of_hours_channels``; a name it uses that
+#: is missing here stops the portal at start-up. URLs and secrets live only here, never in the policy.
+HOME_VISITS_ALERT_WEBHOOKS: dict[str, dict[str, str]] = {}
+
+#: Seconds to wait for a webhook channel to answer. A channel that does not answer in time is given up for
+#: the rest of that sweep (its messages wait for the next) and never holds up email or another channel.
+HOME_VISITS_WEBHOOK_TIMEOUT = 5.0
+
 #: Who else hears at once when a visit record reports an incident (the approvers always do):
 #: for example the line manager and the health-and-safety lead.
 HOME_VISITS_INCIDENT_EMAILS: tuple[str, ...] = ()

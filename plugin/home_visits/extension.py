@@ -14,6 +14,7 @@ from .calendar.cache import EventCache
 from .calendar.service import StaffMark
 from .calendar.views import invite
 from .cli import home_visits_cli
+from .mail import webhooks
 from .pages import blueprint
 from .people import AttributeDirectory, Directory
 from .schools import load_schools
@@ -61,6 +62,7 @@ class HomeVisits:
         config.apply_defaults(app.config)
         schools = load_schools(app.config["HOME_VISITS_SCHOOLS"], policy=app.config["HOME_VISITS_POLICY"],
                                out_of_hours_email=app.config["HOME_VISITS_OUT_OF_HOURS_EMAIL"])
+        webhooks.checked_channels(app.config, schools)  # a bad channel, or one a policy lacks: start-up stops
         engine = engine or self._options["engine"] or db.make_engine(
             app.config["HOME_VISITS_DATABASE_URI"] or db.sqlite_default(
                 app.instance_path, file_mode=app.config["HOME_VISITS_FILE_MODE"],

@@ -273,6 +273,41 @@ class Preference(Base):
     invitations: Mapped[bool | None] = mapped_column(Boolean)
 
 
+class ChannelMessage(Delivery, Base):
+    """One alert (or a test message) for one webhook channel: retried with backoff until the channel
+    takes it, always under the same :attr:`message_id` (a receiver drops a repeat it already has)."""
+
+    __tablename__ = "home_visits_channel_message"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", name="uq_home_visits_channel_message_alert_channel"),
+        Index("ix_home_visits_channel_message_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The alert it carries; none for a test message.
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("home_visits_alert.id"))
+    #: ``webhook:<name>``, a key of ``HOME_VISITS_ALERT_WEBHOOKS``.
+    channel: Mapped[str] = mapped_column(String(60), nullable=False)
+    #: The ``webhook-id`` header, the same on every attempt.
+    message_id: Mapped[str] = mapped_column(String(60), nullable=False, unique=True)
+    created_at: Mapped[When]
+    #: Not tried again before this (the backoff after a failure).
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelHealth(Base):
+    """Each channel's last success and last failure (``email``, ``webhook:<name>``), for the dashboard and
+    ``flask home-visits alerts test``."""
+
+    __tablename__ = "home_visits_channel_health"
+
+    channel: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+
+
 class JobRun(Base):
     """When each scheduled command last ran, so the dashboard can warn if cron has stopped."""
 

@@ -52,12 +52,14 @@ class Sizes:
     http_warmup: float = 0.5
     http_rounds: int = 3
     handbook_runs: int = 5
+    #: Seconds the dead webhook channel is given (the deployed default is 5).
+    dead_timeout: float = 1.0
 
 
 FULL = Sizes()
 QUICK = Sizes(feed=60, feed_big=240, feed_repeat=1, feed_out=20, feed_size_of=60, history=20, history_big=200,
               page_requests=4, page_warmup=1, sweep_runs=1, trust_schools=3, http_seconds=0.2, http_warmup=0.05,
-              http_rounds=1, handbook_runs=1)
+              http_rounds=1, handbook_runs=1, dead_timeout=0.2)
 
 
 @dataclass
@@ -215,6 +217,17 @@ def sweep_row(small: data.Database, big: data.Database, sizes: Sizes, scratch: P
                "s", f"{_n(small.history)} past visits", "<=", 1.5, extra={"emails_per_sweep": emails})
 
 
+def dead_channel_row(sizes: Sizes, scratch: Path, log: Callable[[str], None]) -> Row:
+    log(f"escalation sweep, {sweep.DEAD_ALERTS} new alerts, a webhook channel that never answers "
+        f"({sizes.dead_timeout:g} s timeout), against no channels")
+    figures = sweep.measure_dead_channel(scratch, runs=sizes.sweep_runs, timeout=sizes.dead_timeout)
+    return Row("sweep_dead_channel", f"escalation sweep, {sweep.DEAD_ALERTS} new alerts, one webhook channel that "
+               "never answers", figures["channel"], figures["email"] + sizes.dead_timeout, "s",
+               f"the same sweep without channels, plus one {sizes.dead_timeout:g} s timeout", "<=", 1.0,
+               extra={"without_channels_s": figures["email"], "timeout_s": sizes.dead_timeout,
+                      "webhook_attempts_given_up_after": figures["channel_webhook_failures"]})
+
+
 def trust_page_rows(sizes: Sizes, work: Path, log: Callable[[str], None]) -> list[Row]:
     schools = sizes.trust_schools
     log(f"a trust's pages, {schools} schools ({schools * trust.IN_WINDOW:,} visits in the window, "
@@ -270,7 +283,8 @@ def handbook_row(work: Path, sizes: Sizes, log: Callable[[str], None]) -> Row:
 
 MEASURES = ("feed_build", "feed_growth", "feed_rebuild", "feed_rebuild_big", "feed_304", "feed_200",
             *(f"page_{page.id}" for page in pages.PAGES),
-            "sweep", "sweep_trust", "sweep_trust_idle", "trust_dashboard", "trust_my_visits", "handbook",
+            "sweep", "sweep_dead_channel", "sweep_trust", "sweep_trust_idle", "trust_dashboard", "trust_my_visits",
+            "handbook",
             "feed_size_full", "feed_size_limited",
             "feed_memory")
 
@@ -301,6 +315,7 @@ def run(sizes: Sizes, *, out: TextIO, log: Callable[[str], None]) -> dict[str, o
         big = data.build(work / "big", sizes.history_big)
         rows += page_rows(small, big, sizes, log)
         rows.append(sweep_row(small, big, sizes, work / "sweep", log))
+        rows.append(dead_channel_row(sizes, work / "dead-channel", log))
         rows += trust_sweep_rows(sizes, work / "trust-sweep", log)
         rows += trust_page_rows(sizes, work / "trust-pages", log)
         rows += http_rows(small, sizes, log)

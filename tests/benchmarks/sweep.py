@@ -168,3 +168,73 @@ def measure_trust(scratch: Path, *, schools: int, runs: int) -> dict[str, float]
                 engine.dispose()
             best[f"{kind}_emails"] = len(mailer.sent)
     return best
+
+
+# --- a webhook channel that never answers: one timeout a sweep, not one per alert ---------------------------
+
+#: New alerts in the sweep with a dead channel.
+DEAD_ALERTS = 50
+
+
+def _silent_channel() -> Any:
+    """A loopback port that takes connections (the kernel's backlog) and never answers a byte."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(DEAD_ALERTS * 2)
+    return listener
+
+
+def measure_dead_channel(scratch: Path, *, runs: int, timeout: float) -> dict[str, float]:
+    """Best seconds of ``runs`` first sweeps raising :data:`DEAD_ALERTS` alerts: with every tier-0 alert
+    also sent to a webhook channel that never answers (``timeout`` seconds), and the same without channels."""
+    from home_visits.mail.webhooks import Channel
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    _trust_database(scratch / "dead.sqlite", ["school"])
+    engine = plugin_db.make_engine(f"sqlite:///{scratch / 'dead.sqlite'}")
+    with plugin_db.session_factory(engine)() as session:  # every visit overdue: one new tier-0 alert each
+        late = NOW - timedelta(minutes=90)
+        session.add_all([Visit(
+            school_id="school", state="checked_out", sequence=0, pupil=f"Pupil {n}", pupil_initials="P.",
+            address=f"{n} Late Lane", postcode="EX1 1AA", lead_id="school-s1", contact_id="school-o", starts_at=late,
+            checked_out_at=late, expected_return=late + timedelta(minutes=45), created_at=late, updated_at=late)
+            for n in range(DEAD_ALERTS - TRUST_OVERDUE)])
+        session.commit()
+    engine.dispose()
+    listener = _silent_channel()
+    dead = Channel("webhook:dead", f"http://127.0.0.1:{listener.getsockname()[1]}/", "standard",
+                   "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    base = cached_policy(None)
+    tiers = [base.escalation.tiers[0].model_copy(update={"notify": [*base.escalation.tiers[0].notify, dead.name]}),
+             *base.escalation.tiers[1:]]
+    with_channel = base.model_copy(update={"escalation": base.escalation.model_copy(update={"tiers": tiers})})
+    best: dict[str, float] = {}
+    try:
+        for n in range(runs):
+            for kind in ("channel", "email") if n % 2 else ("email", "channel"):
+                path = scratch / f"dead-{kind}.sqlite"
+                shutil.copyfile(scratch / "dead.sqlite", path)
+                engine = plugin_db.make_engine(f"sqlite:///{path}")
+                mailer = RecordingMailer()
+                context = _trust_context(["school"], mailer, trust=False)
+                if kind == "channel":
+                    from dataclasses import replace
+
+                    context = replace(context, policy=with_channel, schools=None, channels={dead.name: dead},
+                                      webhook_timeout=timeout)
+                try:
+                    with plugin_db.session_factory(engine)() as session:
+                        began = time.perf_counter()
+                        result = escalation.sweep(session, context, NOW)
+                        elapsed = time.perf_counter() - began
+                finally:
+                    engine.dispose()
+                if result.raised < DEAD_ALERTS or result.failed or (kind == "channel") != bool(result.channels_failed):
+                    raise RuntimeError(f"the {kind} sweep did not do what it should: {result}")
+                best[kind] = min(best.get(kind, elapsed), elapsed)
+                best[f"{kind}_webhook_failures"] = result.channels_failed
+    finally:
+        listener.close()
+    return best

@@ -169,6 +169,26 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
         "extends: default\nalternatives:\n  - {id: a-call, title: Call, text: Ring them., when: ''}\n",
         ["line 3", "alternatives[0].when"],
     ),
+    "closure_no_such_day": (
+        "extends: default\nescalation:\n  office:\n    closed:\n      - 2026-10-23\n      - 2026-02-30\n",
+        ["line 6", "escalation.office.closed[1]", "'2026-02-30' is not a date; write it as YYYY-MM-DD"],
+    ),
+    "closure_not_a_date": (
+        "extends: default\nescalation:\n  office:\n    closed:\n      - {from: 23 Oct, to: 2026-10-30}\n",
+        ["line 5", "escalation.office.closed[0].from", "'23 Oct' is not a date"],
+    ),
+    "closure_backwards": (
+        "extends: default\nescalation:\n  office:\n    closed:\n      - {from: 2026-10-30, to: 2026-10-26}\n",
+        ["line 5", "escalation.office.closed[0]", "'to' must be the same day as 'from' or later"],
+    ),
+    "office_unknown_nation": (
+        "extends: default\nescalation:\n  office:\n    nation: wales\n",
+        ["line 4", "escalation.office.nation", "'england-and-wales', 'scotland' or 'northern-ireland'"],
+    ),
+    "office_unknown_day": (
+        "extends: default\nescalation:\n  office:\n    days: [mon, tues]\n",
+        ["line 4", "escalation.office.days[1]"],
+    ),
     "empty": ("", ["the file must be a mapping"]),
     "a_list": ("- rules\n- reasons\n", ["the file must be a mapping"]),
     "no_extends_incomplete": (

@@ -548,4 +548,4 @@ def test_mail_down_exits_1_and_says_it_will_retry(app: Flask, login: Any, create
     result = sweep(app)
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        "1 email(s) could not be sent; they will be retried at the next run. (exit 1)")
+        "1 email(s) could not be sent; they will be retried at the next run. Sent: none. (exit 1)")

@@ -9,6 +9,7 @@ each sweep's output and its own history and never holds up anyone else's alert.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import Counter
@@ -28,7 +29,7 @@ from home_visits.extension import state
 from home_visits.models import AuditEntry, Visit
 from home_visits.safety import rules as safety
 
-from ..conftest import DEPLOYED, free_port, make_app
+from ..conftest import DEPLOYED, WEBHOOK_SECRET, Receiver, free_port, make_app
 
 DAY = datetime(2026, 3, 4, 8, 0, tzinfo=timezone.utc)  # 08:00 in London (GMT)
 SWEEP_EVERY = timedelta(minutes=5)
@@ -56,6 +57,8 @@ class Mailbox:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[tuple[int, str, datetime, str]] = []
+        #: (visit id, alert key) -> who it went to.
+        self.recipients: dict[tuple[int, str], set[str]] = {}
         self.now = DAY
         self._controller: Any = None
 
@@ -70,8 +73,9 @@ class Mailbox:
                 from email import policy as email_policy
 
                 message = message_from_bytes(envelope.content, policy=email_policy.default)
-                mailbox.received.append((int(message["X-Home-Visit-Id"]), str(message["X-Home-Visits-Alert"]),
-                                         mailbox.now, message.get_body(("plain",)).get_content()))
+                key = (int(message["X-Home-Visit-Id"]), str(message["X-Home-Visits-Alert"]))
+                mailbox.received.append((*key, mailbox.now, message.get_body(("plain",)).get_content()))
+                mailbox.recipients[key] = {address.addr_spec for address in message["To"].addresses}
                 return "250 OK"
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
@@ -91,10 +95,28 @@ def mailbox() -> Iterator[Mailbox]:
     box.down()
 
 
+#: The day is a listed closure (a training day on which some visits still go ahead): the office is closed all
+#: day, so the first tier reaches the out-of-hours contact, and by a webhook channel too.
+CLOSED_DAY_POLICY = """extends: default
+escalation:
+  tiers:
+    - {after_minutes: 0, notify: [responsible_contact, office, "webhook:on-call"]}
+    - {after_minutes: 30, notify: [approvers, second_staff]}
+  office:
+    closed:
+      - {from: 2026-03-04, to: 2026-03-04, why: Training day}
+"""
+COVER = "head.on.call@school.example"
+
+
 @pytest.fixture
-def deployed_app(tmp_path: Path, mailbox: Mailbox) -> Iterator[Flask]:
+def deployed_app(tmp_path: Path, mailbox: Mailbox, receiver: Receiver) -> Iterator[Flask]:
+    policy = tmp_path / "school.yaml"
+    policy.write_text(CLOSED_DAY_POLICY, encoding="utf-8")
+    hooks = {"on-call": {"url": receiver.url("/sms"), "secret": WEBHOOK_SECRET, "format": "standard"}}
     app = make_app(tmp_path / "instance", HOME_VISITS_SMTP_HOST="127.0.0.1", HOME_VISITS_SMTP_PORT=mailbox.port,
-                   HOME_VISITS_SMTP_TIMEOUT=5, **DEPLOYED)
+                   HOME_VISITS_SMTP_TIMEOUT=5, HOME_VISITS_POLICY=str(policy), HOME_VISITS_ALERT_WEBHOOKS=hooks,
+                   HOME_VISITS_OUT_OF_HOURS_EMAIL=COVER, **DEPLOYED)
     assert escalate(app, "db", "upgrade") == 0
     yield app
     state(app).engine.dispose()
@@ -140,7 +162,8 @@ def first_sweep(sweeps: list[datetime], at: datetime) -> datetime | None:
     return next((s for s in sweeps if s >= at), None)
 
 
-def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: Flask, mailbox: Mailbox) -> None:
+def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: Flask, mailbox: Mailbox,
+                                                                 receiver: Receiver, capsys: Any) -> None:
     app, st = deployed_app, state(deployed_app)
     policy = st.policy
     lives = plan_the_day(random.Random(20260304))
@@ -200,6 +223,7 @@ def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: F
         return life.out is None or life.out > at
 
     expected: dict[tuple[int, str], datetime] = {}
+    by_webhook: set[int] = set()  # visits whose first tier the channel must carry, at the sweep that raised it
     for visit_id, life in plan.items():
         keys = [(safety.NOT_CHECKED_OUT, life.start + grace, still_authorised)]
         keys += [(f"tier-{n}", life.expected + grace + timedelta(minutes=tier.after_minutes), watched)
@@ -208,6 +232,8 @@ def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: F
             raised = first_sweep(sweeps, due)
             if raised is None or not needed(life, raised):
                 continue
+            if key == "tier-0":
+                by_webhook.add(visit_id)
             arrives = first_sweep(mail_up, raised)
             if arrives is not None and needed(life, arrives):
                 expected[(visit_id, key)] = arrives
@@ -223,6 +249,16 @@ def test_a_deployed_day_every_due_alert_arrives_once_and_on_time(deployed_app: F
     kinds = Counter(key for _visit, key in arrived)
     assert kinds[safety.NOT_CHECKED_OUT] > 50 and kinds["tier-0"] > 200 and kinds["tier-1"] > 100, kinds
     assert any(at == MAIL_DOWN[1] for at in arrived.values()), "nothing waited for the mail server"
+    # The closed day: every first tier reached the out-of-hours contact; and the channel carried each once,
+    # mail server down or not, signed, with no pupil's name.
+    assert all(COVER in to for (_visit, key), to in mailbox.recipients.items() if key == "tier-0")
+    hooked = Counter(body["visit_id"] for path, _wid, body in receiver.delivered if path == "/sms")
+    assert set(hooked) == by_webhook and set(hooked.values()) == {1}
+    assert all(ok for *_rest, ok in receiver.requests)
+    assert not any("Pupil" in json.dumps(body) for _path, _wid, body in receiver.delivered)
+    lasts = [line for line in capsys.readouterr().out.splitlines() if line.endswith("(exit 2)")]
+    assert len(lasts) == len(codes) and all("Sent: " in line for line in lasts)
+    assert any("by email" in line and "by webhook:on-call" in line for line in lasts)  # each channel counted
     for _visit, _key, _at, text in mailbox.received:
         assert "https://portal.school.example/home-visits/" in text and "localhost" not in text
     # The bad visit stopped no one, and every run said so: exit 2 (a visit failed), never a crash.

@@ -184,8 +184,12 @@ def test_two_schools_each_visit_follows_its_own_school_and_each_on_call_hears_on
         keys = [(safety.NOT_CHECKED_OUT, life.start + grace, still_authorised)]
         keys += [(f"tier-{n}", life.expected + grace + timedelta(minutes=tier.after_minutes), watched)
                  for n, tier in enumerate(policy.escalation.tiers)]
-        if life.out is not None and life.out < closes:
-            keys.append((safety.END_OF_DAY, closes, out_now))
+        def unresolved(life: Life, at: datetime, closes: datetime = closes, policy: Any = policy) -> bool:
+            """At closing time: still out, or due out while the office was open and never checked out."""
+            went_before = life.out is not None and life.out < closes and out_now(life, at)
+            return went_before or (still_authorised(life, at) and safety.office_open(life.start, policy))
+
+        keys.append((safety.END_OF_DAY, closes, unresolved))
         for key, due, needed in keys:
             sent = first_sweep(sweeps, due)
             if sent is not None and needed(life, sent):

@@ -82,7 +82,8 @@ def authorisers(policy: Policy) -> str:
 def recipients(policy: Policy, names: Iterable[str]) -> list[str]:
     """Who an escalation tier contacts, in words."""
     out_of_hours = policy.escalation.out_of_hours_contact
-    return [RECIPIENTS.get(name, out_of_hours) for name in names]
+    return [f"the {name[8:]} channel" if name.startswith("webhook:") else RECIPIENTS.get(name, out_of_hours)
+            for name in names]
 
 
 def two_staff_required(policy: Policy) -> list[str]:
@@ -145,9 +146,39 @@ def tier_lines(policy: Policy) -> list[str]:
     office = policy.escalation
     lines += [
         "",
-        f"Anyone still checked out when the office closes at {office.office_closes:%H:%M}"
-        f" is passed to {escape(office.out_of_hours_contact)}.",
+        f"Every visit still unresolved when the office closes at {office.office_closes:%H:%M} (still out, or due"
+        f" out and never checked out nor called off) is passed to {escape(office.out_of_hours_contact)}, once.",
+        "",
+        *office_day_lines(policy),
     ]
+    return lines
+
+
+#: The policy's day names, in words.
+DAY_WORDS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
+             "sat": "Saturday", "sun": "Sunday"}
+NATION_WORDS = {"england-and-wales": "England and Wales", "scotland": "Scotland",
+                "northern-ireland": "Northern Ireland"}
+
+
+def office_day_lines(policy: Policy) -> list[str]:
+    """When the office is there to be told, and who is told instead when it is not."""
+    escalation = policy.escalation
+    office, cover = escalation.office, escalation.out_of_hours_contact
+    days = join_words([DAY_WORDS[day] for day in office.days])
+    lines = [
+        f"The office answers from {escalation.office_opens:%H:%M} to {escalation.office_closes:%H:%M} on {days},"
+        f" except on the bank holidays of {NATION_WORDS[office.nation]}"
+        f"{' and the closures listed below' if office.closed else ''}. At any other time, and all day on a"
+        f" closed day, every alert meant for the office goes to {escape(cover)} instead, from the first one;"
+        " the office's dashboard says who is covering at that moment.",
+    ]
+    if office.closed:
+        lines.append("")
+        for closure in office.closed:
+            span = (f"{closure.first:%d %B %Y}" if closure.first == closure.last
+                    else f"{closure.first:%d %B %Y} to {closure.last:%d %B %Y}")
+            lines.append(f"- {span}: {escape(closure.why)}")
     return lines
 
 

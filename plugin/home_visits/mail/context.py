@@ -27,6 +27,7 @@ from ..people import Directory, Person
 from ..policy import Policy
 from ..schools import ONE_SCHOOL, School, Schools
 from .smtp import MailSettings, mailer
+from .webhooks import Channel, channels
 
 #: Sends one email: ``mailer(recipients, subject, plain text, html=None, headers=None)``. Raises
 #: :class:`~.smtp.MailError` when it cannot.
@@ -61,6 +62,10 @@ class Context:
     templates: Templates = field(default=lambda name: own_templates().get_template(name))
     #: The portal's schools; ``None``: the one school of :attr:`policy` and :attr:`out_of_hours_email`.
     schools: Schools | None = None
+    #: The webhook channels alerts may go to, by ``webhook:<name>`` (``HOME_VISITS_ALERT_WEBHOOKS``).
+    channels: Mapping[str, Channel] = field(default_factory=dict)
+    #: Seconds a channel has to answer (``HOME_VISITS_WEBHOOK_TIMEOUT``).
+    webhook_timeout: float = 5.0
     #: What this context has looked up once already (the staff list, each school's office and approvers).
     _memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -136,7 +141,8 @@ def mail_context(config: Mapping[str, Any], *, policy: Policy | None = None, dir
         policy=policy or schools.trust_policy,  # type: ignore[union-attr]
         directory=directory, mailer=mailer(MailSettings.from_config(config)), link=link,
         out_of_hours_email=config["HOME_VISITS_OUT_OF_HOURS_EMAIL"],
-        incident_emails=tuple(config["HOME_VISITS_INCIDENT_EMAILS"]), **extra,
+        incident_emails=tuple(config["HOME_VISITS_INCIDENT_EMAILS"]), channels=channels(config),
+        webhook_timeout=float(config["HOME_VISITS_WEBHOOK_TIMEOUT"]), **extra,
     )
 
 

@@ -71,6 +71,7 @@ blueprint.add_url_rule("/<id:visit_id>/incident", "report_incident", form_post(s
 blueprint.add_url_rule("/<id:visit_id>/not-going-ahead", "not_going_ahead",
                        form_post(safety_views.not_going_ahead), methods=BOTH)
 blueprint.add_url_rule("/dashboard", "dashboard", safety_views.dashboard)
+blueprint.add_url_rule("/dashboard/test-alert", "test_alert", safety_views.test_alert, methods=["POST"])
 
 blueprint.add_url_rule("/<id:visit_id>/record", "record", record_views.record_page, methods=["GET", "POST"])
 blueprint.add_url_rule("/<id:visit_id>/record/correct", "correct_record",

@@ -20,8 +20,34 @@ Role = Literal["staff", "approver", "office"]
 #: When a visit must have a second member of staff.
 TwoStaffCondition = Literal["always", "first_visit", "when_risk_identified", "whenever_possible"]
 
-#: Who an escalation tier contacts.
-Recipient = Literal["responsible_contact", "office", "approvers", "second_staff", "out_of_hours"]
+#: Who an escalation tier contacts: people, or ``webhook:<name>``, a channel configured in
+#: ``HOME_VISITS_ALERT_WEBHOOKS`` (its address and secret live there, never in the policy).
+PEOPLE = ("responsible_contact", "office", "approvers", "second_staff", "out_of_hours")
+_CHANNEL = re.compile(r"^webhook:[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _recipient(value: str) -> str:
+    if value in PEOPLE or _CHANNEL.match(value):
+        return value
+    raise ValueError(f"{value!r} is not one of {', '.join(map(repr, PEOPLE))} or a channel written "
+                     "'webhook:<name>'")
+
+
+def _channel(value: str) -> str:
+    if _CHANNEL.match(value):
+        return value
+    raise ValueError(f"{value!r} is not a channel written 'webhook:<name>'")
+
+
+Recipient = Annotated[str, AfterValidator(_recipient)]
+ChannelName = Annotated[str, AfterValidator(_channel)]
+
+#: The days of the week, as the policy writes them.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+#: Whose bank holidays close the office.
+Nation = Literal["england-and-wales", "scotland", "northern-ireland"]
 
 _ID = r"^[a-z][a-z0-9-]{1,63}$"
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -47,7 +73,18 @@ def _zone(value: str) -> str:
     return value
 
 
+def _calendar_date(value: object) -> date:
+    """Accept a date (YAML reads an unquoted 2026-10-23 as one) or a ``"YYYY-MM-DD"`` string."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date; write it as YYYY-MM-DD, for example 2026-10-23") from None
+
+
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 ItemId = Annotated[str, Field(pattern=_ID)]
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -213,6 +250,43 @@ class Tier(_Model):
     notify: Annotated[list[Recipient], Field(min_length=1)]
 
 
+class Closure(_Model):
+    """Days the school office is shut besides weekends and bank holidays: one date, or ``from``/``to``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, populate_by_name=True)
+
+    first: CalendarDate = Field(alias="from")
+    last: CalendarDate = Field(alias="to")
+    #: What the days are, for the dashboard and the handbook: "INSET day", "Christmas holidays".
+    why: Annotated[str, Field(max_length=80)] = "a closure day"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_day(cls, value: object) -> object:
+        if isinstance(value, (date, str)):
+            return {"from": value, "to": value}
+        return value
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Closure:
+        if self.last < self.first:
+            raise ValueError("'to' must be the same day as 'from' or later")
+        if (self.last - self.first).days > 366:
+            raise ValueError("a closure is at most a year long")
+        return self
+
+
+class Office(_Model):
+    """Which days the school office is open: the others are out of hours all day."""
+
+    #: The days of the week it opens.
+    days: Annotated[list[Weekday], Field(min_length=1)] = ["mon", "tue", "wed", "thu", "fri"]
+    #: Whose bank holidays it closes on (England and Wales share theirs).
+    nation: Nation = "england-and-wales"
+    #: The school's own closures: INSET days, the holidays.
+    closed: list[Closure] = []
+
+
 class Escalation(_Model):
     tiers: Annotated[list[Tier], Field(min_length=1)]
     #: What a responder does when someone is overdue, in order.
@@ -223,6 +297,10 @@ class Escalation(_Model):
     office_opens: ClockTime = time(8, 0)
     #: Who is called out of hours (a role or a named person); the email comes from config.
     out_of_hours_contact: Title = "the headteacher on call"
+    #: Channels besides email the out-of-hours contact is told by (``webhook:<name>``), whenever they are.
+    out_of_hours_channels: list[ChannelName] = []
+    #: The days the office opens (weekdays, less bank holidays and the school's closures).
+    office: Office = Office()
 
     @model_validator(mode="after")
     def _tiers_in_order(self) -> Escalation:

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from ..audit import SYSTEM, audit
 from ..changes import touch
-from ..models import Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
+from ..models import Alert, Base, Notice, NoticeMention, PurgeEntry, Visit, VisitRecord
 from ..text import normalise_ref, search_key
 
 VISITS = Visit.__table__
+ALERTS = Alert.__table__
 RECORDS = VisitRecord.__table__
 NOTICES = Notice.__table__
 MENTIONS = NoticeMention.__table__
@@ -85,6 +86,9 @@ def purge(session: Session, now: datetime, years: int, *, school: str | None = N
         if notice_ids:
             session.execute(delete(MENTIONS).where(MENTIONS.c.notice_id.in_(notice_ids)))
             session.execute(delete(NOTICES).where(NOTICES.c.id.in_(notice_ids), NOTICES.c.visit_id.is_(None)))
+        alert_ids = select(ALERTS.c.id).where(ALERTS.c.visit_id.in_(ids)).scalar_subquery()
+        for table, column in _children(ALERTS):  # each alert's webhook messages
+            session.execute(delete(table).where(column.in_(alert_ids)))
         record_ids = select(RECORDS.c.id).where(RECORDS.c.visit_id.in_(ids)).scalar_subquery()
         for table, column in _children(RECORDS):
             session.execute(delete(table).where(column.in_(record_ids)))

@@ -5,18 +5,24 @@ Nothing here is stored. A visit that is checked out and past its expected return
 minutes is *overdue*. An authorised visit that nobody checked out by its start plus the grace has a
 *missed check-out* (the likeliest human failure), and once its expected return plus the grace has passed
 it is overdue as well, escalated exactly as if the staff had gone out and not come back. Each escalation
-tier fires a set number of minutes after that moment; tiers that fall while the office is closed go to
-the out-of-hours contact instead of the office.
+tier fires a set number of minutes after that moment; tiers that fall while the office is closed (out of its
+hours, or all day on a weekend, a bank holiday of the school's nation or one of the school's closures) go
+to the out-of-hours contact instead of the office. At closing time every visit still unresolved (out, or
+never checked out and not called off) is handed over to the out-of-hours contact once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Protocol
+
+import holidays
 
 from .. import clock
 from ..policy import Policy
+from ..policy.schema import WEEKDAYS
 
 AUTHORISED, CHECKED_OUT = "authorised", "checked_out"
 
@@ -98,10 +104,34 @@ def is_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> bool:
     return status(visit, policy, now) == OVERDUE
 
 
+#: The holidays library's name for each nation's bank holidays (Wales keeps England's).
+_SUBDIVISIONS = {"england-and-wales": "ENG", "scotland": "SCT", "northern-ireland": "NIR"}
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@lru_cache(maxsize=64)
+def _bank_holidays(nation: str, year: int) -> holidays.HolidayBase:
+    """The nation's bank holidays of ``year``, from the data bundled with the holidays library."""
+    return holidays.country_holidays("GB", subdiv=_SUBDIVISIONS[nation], years=year)
+
+
+def closed_because(day: date, policy: Policy) -> str:
+    """Why the office is shut all of ``day`` ("Saturday", "Summer Bank Holiday", "INSET day"), or ``""``."""
+    office = policy.escalation.office
+    if WEEKDAYS[day.weekday()] not in office.days:
+        return _DAY_NAMES[day.weekday()]
+    if holiday := _bank_holidays(office.nation, day.year).get(day):
+        return str(holiday)
+    return next((closure.why for closure in office.closed if closure.first <= day <= closure.last), "")
+
+
 def office_open(moment: datetime, policy: Policy) -> bool:
-    """Whether the school office is open at ``moment`` (its own day's opening to closing time)."""
-    local = moment.astimezone(policy.zone).time()
-    return policy.escalation.office_opens <= local < policy.escalation.office_closes
+    """Whether the school office is open at ``moment``: an open day (:func:`closed_because`), between its
+    opening and closing time."""
+    local = moment.astimezone(policy.zone)
+    escalation = policy.escalation
+    return escalation.office_opens <= local.time() < escalation.office_closes and not closed_because(
+        local.date(), policy)
 
 
 def closing_time(visit: SafetyVisit, policy: Policy) -> datetime | None:
@@ -122,11 +152,32 @@ def went_out_after_closing(visit: SafetyVisit, policy: Policy) -> bool:
     return visit.checked_out_at is not None and not office_open(visit.checked_out_at, policy)
 
 
+def handed_over_at_closing(visit: SafetyVisit, policy: Policy, now: datetime) -> datetime | None:
+    """When the office hands the visit to the out-of-hours contact (its closing time), if it has by
+    ``now``: a visit still out, or due out while the office was open and never checked out nor called
+    off. A visit that went out (or was due out) while the office was closed had that cover from the start."""
+    closes = closing_time(visit, policy)
+    if closes is None or now < closes:
+        return None
+    if visit.state == CHECKED_OUT:
+        return None if went_out_after_closing(visit, policy) else closes
+    if visit.state == AUTHORISED and visit.starts_at is not None and office_open(visit.starts_at, policy):
+        return closes
+    return None
+
+
 def _out_of_hours(notify: tuple[str, ...], at: datetime, policy: Policy) -> tuple[str, ...]:
     """While the office is closed, whoever a tier would tell at the office is the out-of-hours contact."""
-    if office_open(at, policy) or "office" not in notify:
-        return notify
-    return tuple(dict.fromkeys("out_of_hours" if kind == "office" else kind for kind in notify))
+    if not office_open(at, policy) and "office" in notify:
+        notify = tuple("out_of_hours" if kind == "office" else kind for kind in notify)
+    return with_channels(notify, policy)
+
+
+def with_channels(notify: tuple[str, ...], policy: Policy) -> tuple[str, ...]:
+    """Whoever tells the out-of-hours contact also uses the channels the policy gives them."""
+    if "out_of_hours" in notify:
+        notify = (*notify, *policy.escalation.out_of_hours_channels)
+    return tuple(dict.fromkeys(notify))
 
 
 def due_alerts(visit: SafetyVisit, policy: Policy, now: datetime) -> list[Due]:
@@ -144,10 +195,8 @@ def due_alerts(visit: SafetyVisit, policy: Policy, now: datetime) -> list[Due]:
             at = since + timedelta(minutes=tier.after_minutes)
             if now >= at:
                 due.append(Due(f"tier-{number}", _out_of_hours(tuple(tier.notify), at, policy), at))
-    closes = closing_time(visit, policy)
-    if visit.state == CHECKED_OUT and closes is not None and now >= closes and not went_out_after_closing(
-            visit, policy):
-        due.append(Due(END_OF_DAY, ("out_of_hours",), closes))
+    if (closes := handed_over_at_closing(visit, policy, now)) is not None:
+        due.append(Due(END_OF_DAY, with_channels(("out_of_hours",), policy), closes))
     return due
 
 
@@ -158,15 +207,13 @@ def still_needed(key: str, raised_by: str, visit: SafetyVisit) -> bool:
         return True
     if key == NOT_CHECKED_OUT:
         return visit.state == AUTHORISED
-    if key == END_OF_DAY:
-        return visit.state == CHECKED_OUT
     return watched(visit)
 
 
 def top_tier(policy: Policy) -> tuple[str, ...]:
     """Who the "alert the office now" button reaches: the last tier, plus the office."""
     notify = list(policy.escalation.tiers[-1].notify)
-    return tuple(dict.fromkeys(["office", *notify]))
+    return with_channels(("office", *notify), policy)
 
 
 def minutes_overdue(visit: SafetyVisit, policy: Policy, now: datetime) -> int:

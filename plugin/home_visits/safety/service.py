@@ -4,6 +4,7 @@ and which visits the chain watches. No Flask here; never commits.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 from ..audit import audit
 from ..changes import moved
 from ..errors import WorkflowError
-from ..mail import outbox
-from ..models import Alert, JobRun, Visit
+from ..mail import outbox, webhooks
+from ..models import Alert, ChannelMessage, JobRun, Visit
 from ..people import Person
 from ..plans import workflow
 from ..policy import Policy
@@ -36,11 +37,24 @@ INCIDENT_KINDS = {
 
 def raise_alert(session: Session, visit_id: int, key: str, notify: Sequence[str], due_at: datetime, *,
                 raised_by: str = "", detail: str = "") -> int | None:
-    """Create the alert unless it exists already; the new alert's id, None when it existed."""
-    return outbox.insert_once(
+    """Create the alert unless it exists already, with a message for each webhook channel it names; the new
+    alert's id, None when it existed."""
+    new = outbox.insert_once(
         session, Alert, unique=["visit_id", "key"], visit_id=visit_id, key=key, notify=list(notify),
         due_at=due_at, status="pending", attempts=0, last_error="", raised_by=raised_by, detail=detail,
     )
+    if new is not None:
+        for channel in notify:
+            if channel.startswith(webhooks.PREFIX):
+                channel_message(session, channel, due_at, alert_id=new)
+    return new
+
+
+def channel_message(session: Session, channel: str, now: datetime, *, alert_id: int | None = None) -> None:
+    """Queue one message for a webhook channel: an alert's, or (``alert_id`` None) a test message. Its
+    ``webhook-id`` is chosen now and kept for every attempt."""
+    session.add(ChannelMessage(alert_id=alert_id, channel=channel, message_id=f"msg_{uuid.uuid4().hex}",
+                               created_at=now, status="pending", attempts=0, last_error=""))
 
 
 def watching(now: datetime, *, schools: Sequence[str] | None = None) -> ColumnElement[bool]:
@@ -190,6 +204,8 @@ class Dashboard:
     alerts: dict[int, list[Alert]] = field(default_factory=dict)
     alarms: list[tuple[Alert, Visit]] = field(default_factory=list)
     last_sweep: JobRun | None = None
+    #: Each watched visit's webhook messages, beside its alerts.
+    messages: dict[int, list[ChannelMessage]] = field(default_factory=dict)
 
 
 def dashboard(session: Session, policy: Policy, now: datetime) -> Dashboard:
@@ -252,6 +268,11 @@ def dashboards(session: Session, now: datetime, policies: Mapping[str, Policy], 
     alerts = {visit_id: board for board in boards.values() for visit_id in board.alerts}
     for alert in session.scalars(select(Alert).where(Alert.visit_id.in_(watched_ids)).order_by(Alert.id)):
         alerts[alert.visit_id].alerts[alert.visit_id].append(alert)
+    if watched_ids:
+        messages = select(Alert.visit_id, ChannelMessage).join(Alert, Alert.id == ChannelMessage.alert_id)
+        for visit_id, message in session.execute(messages.where(Alert.visit_id.in_(watched_ids))
+                                                 .order_by(ChannelMessage.id)):
+            alerts[visit_id].messages.setdefault(visit_id, []).append(message)
     for alarm, visit in session.execute(_open_alarms(policies, every_school=every_school)).all():
         if (board := board_of(visit)) is not None:
             board.alarms.append((alarm, visit))

@@ -13,8 +13,10 @@ alerts go to its own school's people; a visit of a school the portal no longer l
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,8 +29,8 @@ from ..mail.smtp import MailError
 from ..models import Alert, AuditEntry, JobRun, Visit
 from ..policy import Policy
 from ..text import address_line
+from . import channels, words
 from . import rules as safety
-from . import words
 from .service import INCIDENT_KINDS, raise_alert, watched
 
 
@@ -40,10 +42,20 @@ class Result:
     stopped: int = 0
     #: Visits the sweep could not handle (a bug or a bad row), by id, with what went wrong.
     broken: dict[int, str] = field(default_factory=dict)
+    #: Alert messages that went, by channel (``email``, ``webhook:<name>``).
+    by_channel: Counter[str] = field(default_factory=Counter)
+    #: Webhook messages that did not go this time (retried).
+    channels_failed: int = 0
 
     def __str__(self) -> str:
         text = f"{self.raised} raised, {self.sent} sent, {self.failed} failed, {self.stopped} no longer needed"
+        if self.channels_failed:
+            text += f", {self.channels_failed} webhook message(s) failed"
         return text + (f", {len(self.broken)} visits could not be checked" if self.broken else "")
+
+    def channel_counts(self) -> str:
+        """``by email 3, by webhook:on-call 3``: what went by each channel."""
+        return ", ".join(f"by {name} {count}" for name, count in sorted(self.by_channel.items())) or "none"
 
     def add(self, other: Result) -> None:
         self.raised += other.raised
@@ -51,6 +63,8 @@ class Result:
         self.failed += other.failed
         self.stopped += other.stopped
         self.broken.update(other.broken)
+        self.by_channel.update(other.by_channel)
+        self.channels_failed += other.channels_failed
 
 
 def raise_due(session: Session, policy: Policy | Context, now: datetime, result: Result) -> None:
@@ -123,8 +137,9 @@ def recipients(alert: Alert, visit: Visit, context: Context) -> list[str]:
 
 
 def deliver(session: Session, context: Context, now: datetime, *, only: int | None = None) -> Result:
-    """Send every pending or failed alert this sweep can claim (or just alert ``only``). An alert whose
-    send crashed is released at once for the next run and its visit counted in ``broken``."""
+    """Send every pending or failed alert this sweep can claim (or just alert ``only``) by email, then its
+    webhook channels' messages (:mod:`.channels`). An alert whose send crashed is released at once for the
+    next run and its visit counted in ``broken``."""
     result = Result()
     for alert in outbox.claimed(session, Alert, now, only=only):
         alert_id, visit_id = alert.id, alert.visit_id
@@ -134,6 +149,7 @@ def deliver(session: Session, context: Context, now: datetime, *, only: int | No
         except Exception as error:  # noqa: BLE001 - a crash while sending one alert must not hold the rest
             _release(session, alert_id, error)
             broken(session, visit_id, result, now, "sending an alert", error)
+    channels.deliver(session, context, now, result, facts=alert_facts, broken=broken, only_alert=only)
     return result
 
 
@@ -157,6 +173,9 @@ def _send_one(session: Session, alert: Alert, context: Context, now: datetime, r
         audit(session, visit, SYSTEM, "alert_stopped", now, comment=f"{alert.key}: no longer needed")
         return
     to = recipients(alert, visit, context)
+    if not to and all(kind.startswith("webhook:") for kind in alert.notify):  # only channels: they carry it
+        outbox.mark_sent(alert, now)
+        return
     email = _alert(alert, visit, context, now)
     headers = {"X-Home-Visit-Id": str(visit.id), "X-Home-Visits-Alert": alert.key}
     try:
@@ -166,11 +185,14 @@ def _send_one(session: Session, alert: Alert, context: Context, now: datetime, r
     except MailError as error:
         outbox.mark_failed(alert, error)
         result.failed += 1
+        channels.note_health(session, "email", now, error=str(error))
         audit(session, visit, SYSTEM, "alert_failed", now,
                        comment=f"{alert.key}, attempt {alert.attempts}: {alert.last_error}")
     else:
         outbox.mark_sent(alert, now)
         result.sent += 1
+        result.by_channel["email"] += 1
+        channels.note_health(session, "email", now)
         audit(session, visit, SYSTEM, "alert_sent", now, comment=f"{alert.key} to {', '.join(to)}")
 
 
@@ -210,6 +232,31 @@ def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email
         step_number=int(alert.key[5:]) + 1 if alert.key.startswith("tier-") else 0,
         tiers=len(policy.escalation.tiers), procedure=policy.escalation.procedure, link=context.link(visit.id),
     )
+
+
+def alert_facts(alert: Alert, visit: Visit, context: Context, now: datetime) -> dict[str, Any]:
+    """What a webhook channel is told about an alert: the email's headline and facts, no pupil name."""
+    school, find = context.school_of(visit), context.directory.find
+    policy = school.policy
+    zone = policy.zone
+    staff = [person for person in (find(visit.lead_id), find(visit.second_staff_id) if visit.second_staff_id
+                                   else None) if person is not None]
+    since = safety.overdue_from(visit, policy) if safety.is_overdue(visit, policy, now) else None
+    first = policy.escalation.procedure[0]
+
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%H:%M on %d %b") if moment else ""
+
+    return {
+        "type": "home_visits.alert", "test": False, "headline": _alert(alert, visit, context, now).subject,
+        "alert": alert.key, "step": words.alert_name(alert.key, alert.notify), "visit_id": visit.id,
+        "school": school.name, "staff": [{"name": person.name, "phone": person.phone or ""} for person in staff],
+        "expected_back": visit.expected_return.isoformat() if visit.expected_return else None,
+        "expected_back_local": local(visit.expected_return),
+        "overdue_since": since.isoformat() if since else None, "overdue_since_local": local(since),
+        "checked_out": visit.checked_out_at is not None, "first_step": f"{first.title}: {first.text}",
+        "link": context.link(visit.id),
+    }
 
 
 def _kind(alert: Alert) -> str:

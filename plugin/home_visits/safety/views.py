@@ -22,9 +22,10 @@ from ..plans.access import get_visit_or_abort
 from ..web.context import current_person, get_session, get_state, policy_of, schools_where
 from ..web.errors import FormErrors
 from ..web.guards import SafetyForm, one_tap
+from . import channels, words
 from . import rules as safety
 from . import service as escalation
-from . import words
+from . import sweep as escalation_sweep
 from .forms import CallOffForm, ExtendForm, IncidentForm
 from .sweep import deliver
 
@@ -183,6 +184,11 @@ def dashboard() -> str:
         school=st.schools.of(chosen[0]) if st.schools.trust and len(chosen) == 1 else None,
         more_schools=len(overseen) > 1, now=now, late=lambda v: words.late_words(v.expected_return, now),
         alert_words=lambda a: words.alert_words(a.key, a.notify, a.status, a.attempts, a.last_error, minutes),
+        cover=lambda policy: words.covering(now, policy), failing_channels=channels.failing_now(session),
+        message_words=lambda m: words.message_words(m.channel, m.status, m.attempts, m.last_error),
+        channel_name=words.channel_name, health=channels.health(session),
+        channel_names=["email", *mail_context().channels],
+        channel_report=lambda name, row: words.channel_report(name, row, policies[chosen[0]].zone),
         sweep=last, sweep_stale=last is None or now - last.last_run_at > limit, form=SafetyForm(),
     )
 
@@ -201,7 +207,8 @@ class School:
         groups = self.board.groups
         return {"overdue": groups[safety.OVERDUE], "missed": groups[safety.MISSED], "out": groups[safety.OUT],
                 "later": [v for v in groups[""] if v.state != workflow.CHECKED_OUT],
-                "alarms": self.board.alarms, "unreadable": self.board.unreadable, "alerts": self.board.alerts}
+                "alarms": self.board.alarms, "unreadable": self.board.unreadable, "alerts": self.board.alerts,
+                "messages": self.board.messages}
 
 
 def visit_card(visit_id: int) -> tuple[str, int]:
@@ -211,3 +218,17 @@ def visit_card(visit_id: int) -> tuple[str, int]:
     if not workflow.visiting_or_oversees(visit, me, policy_of(visit).rules.authorisers):
         return render_template("home_visits/card.html", visit=None, me=me), 403
     return render_template("home_visits/card.html", visit=visit, me=me, policy=policy_of(visit)), 200
+
+
+def test_alert() -> Response:
+    """The office sends one marked test message to every email address and webhook channel alerts use."""
+    me = current_person()
+    if not schools_where(me, workflow.sees_everything):
+        abort(403)
+    one_tap()
+    result = escalation_sweep.Result()
+    channels.send_test(get_session(), mail_context(), get_state().clock(), result)
+    failed = result.failed + result.channels_failed
+    flash("Test alert sent to every channel." if not failed else
+          f"{failed} channel(s) did not take the test alert: see the channels below, and tell IT.")
+    return redirect(url_for("home_visits.dashboard"))

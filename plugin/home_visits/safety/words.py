@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
+
+from ..policy import Policy
+from . import rules
 
 ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth")
 
@@ -41,7 +45,8 @@ def recipients(notify: Iterable[str]) -> str:
     """``["responsible_contact", "office"]`` -> ``"the office and the responsible contact"``."""
     kinds = set(notify)
     names = [words for kind, words in RECIPIENTS.items() if kind in kinds]
-    names += sorted(kind.replace("_", " ") for kind in kinds - RECIPIENTS.keys())
+    names += sorted(f"the {kind[8:]} channel" if kind.startswith("webhook:") else kind.replace("_", " ")
+                    for kind in kinds - RECIPIENTS.keys())
     if len(names) <= 1:
         return names[0] if names else "nobody"
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -91,3 +96,47 @@ def alert_words(key: str, notify: Iterable[str], status: str, attempts: int, las
     if status == "sending":
         return f"{name}: being sent now."
     return f"{name}: waiting to be sent (within {plural(retry_minutes, 'minute')})."
+
+
+def covering(now: datetime, policy: Policy) -> str:
+    """Who the office's alerts reach at ``now``, in a sentence for the top of the dashboard."""
+    escalation, local = policy.escalation, now.astimezone(policy.zone)
+    cover = f"{escalation.out_of_hours_contact} is covering: alerts meant for the office go to them"
+    if why := rules.closed_because(local.date(), policy):
+        return f"The office is closed today ({why}); {cover} all day."
+    if rules.office_open(now, policy):
+        return (f"The office is open until {escalation.office_closes:%H:%M} and gets its alerts; after that "
+                f"{escalation.out_of_hours_contact} covers.")
+    if local.time() < escalation.office_opens:
+        return f"The office opens at {escalation.office_opens:%H:%M}; until then {cover}."
+    return f"The office has closed for the day; {cover}."
+
+
+def channel_name(channel: str) -> str:
+    """``webhook:on-call`` -> ``the on-call channel``; ``email`` -> ``email``."""
+    return f"the {channel[8:]} channel" if channel.startswith("webhook:") else channel
+
+
+def message_words(channel: str, status: str, attempts: int, last_error: str) -> str:
+    """One webhook message in a sentence: sent, or why not yet and that it is retried."""
+    name = channel_name(channel)
+    if status == "sent":
+        return f"Also to {name}: delivered."
+    if status == "failed":
+        return (f"Also to {name}: not delivered yet ({last_error}; tried {plural(attempts, 'time')}); "
+                "retrying. The email above is not affected.")
+    if status == "stopped":
+        return f"Also to {name}: not needed any more."
+    return f"Also to {name}: waiting to be sent."
+
+
+def channel_report(name: str, health: Any, zone: Any) -> str:
+    """``email: last success 12:50 on 07 Dec; last failure never``, for the test alert's report."""
+    def when(moment: datetime | None) -> str:
+        return moment.astimezone(zone).strftime("%H:%M on %d %b %Y") if moment else "never"
+
+    success = when(health.last_success_at if health else None)
+    failure = when(health.last_failure_at if health else None)
+    error = health.last_error if health and health.last_failure_at else ""
+    why = f" ({why_unsent(error) if name == 'email' else error})" if error else ""
+    return f"{name}: last success {success}; last failure {failure}{why}"
