@@ -54,6 +54,24 @@ def test_a_missing_page_and_a_path_out_of_the_site_are_404(served: FlaskClient) 
     assert client.get("/home-visits/handbook/%2e%2e/%2e%2e/secret_key").status_code == 404
 
 
+def test_an_over_long_path_segment_is_a_404_not_a_500(served: FlaskClient) -> None:
+    client = sign_in(served, "sam")
+    for path in ("a" * 300, "a" * 300 + "/index.html", "x/" + "b" * 5000, "c" * 256 + ".html"):
+        assert client.get(f"/home-visits/handbook/{path}").status_code == 404, path[:20]
+
+
+def test_staff_only_pages_are_cached_by_the_browser_alone(served: FlaskClient) -> None:
+    """Every handbook page (the code word's among them) is for signed-in staff: never kept by a shared
+    cache or proxy, only by the person's own browser, and only for the cookie it was sent to."""
+    client = sign_in(served, "sam")
+    for path in ("", "before.html", "during.html"):
+        page = client.get(f"/home-visits/handbook/{path}")
+        assert page.status_code == 200, path
+        control = {part.strip() for part in page.headers["Cache-Control"].split(",")}
+        assert "private" in control and "public" not in control, page.headers["Cache-Control"]
+        assert "Cookie" in page.headers.get("Vary", ""), page.headers.get("Vary")
+
+
 def test_before_it_is_built_the_page_says_how(tmp_path: Path) -> None:
     app = make_app(tmp_path / "instance")
     page = sign_in(app.test_client(), "sam").get("/home-visits/handbook/")

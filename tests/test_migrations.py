@@ -293,8 +293,8 @@ def _schools_app(engine: Engine, tmp_path: Path, schools: list[dict[str, str]] |
 def test_a_database_from_before_schools_moves_whole_into_the_first_school(
         engine: Engine, tmp_path: Path, schools: list[dict[str, str]] | None, first: str) -> None:
     """Visits, audit lines, records, alerts, notices, feed tokens... at 0008 are all there at head with every
-    value they had; the one new column puts every visit in the portal's first school (``school`` with no
-    ``HOME_VISITS_SCHOOLS``); going back down to 0008 gives the same database as before."""
+    value they had; the new column puts every visit in the portal's first school (``school`` with no
+    ``HOME_VISITS_SCHOOLS``), each alert was pressed once; going back down to 0008 gives the same database as before."""
     db.upgrade(engine, BEFORE_SCHOOLS)
     fill(engine, Written())
     before = everything(engine)
@@ -310,6 +310,8 @@ def test_a_database_from_before_schools_moves_whole_into_the_first_school(
     assert set(after) == set(before), "tables came or went"
     visits = after["home_visits_visit"]
     assert {row.pop("school_id") for row in visits.values()} == {first}
+    alarms = after["home_visits_alert"]  # 0015: every alert stored before was pressed once
+    assert {(row.pop("taps"), row.pop("tapped_at")) for row in alarms.values()} == {(1, None)}
     assert after == before, "upgrading changed a row"
     with Session(engine) as session:
         from home_visits.models import Visit

@@ -5,18 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    event,
-)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from .db import UTCDateTime
@@ -212,8 +201,7 @@ class Delivery:
 
 
 class Alert(Delivery, Base):
-    """One escalation email for one visit. The unique key makes it once per tier per visit, ever,
-    however many sweeps run at the same time."""
+    """One escalation email for one visit: once per tier per visit, ever, however many sweeps run at once."""
 
     __tablename__ = "home_visits_alert"
     __table_args__ = (
@@ -223,8 +211,7 @@ class Alert(Delivery, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("home_visits_visit.id"), nullable=False)
-    #: ``tier-<n>``, ``not-checked-out``, ``end-of-day``, ``manual-<n>``, ``incident-<n>`` (reported at the
-    #: moment) or ``incident`` (reported on the record).
+    #: ``tier-<n>``, ``not-checked-out``, ``end-of-day``, ``manual-<n>``, ``incident-<n>``, ``incident`` (record).
     key: Mapped[str] = mapped_column(String(40), nullable=False)
     #: Policy recipient kinds (``responsible_contact``, ``office``, ...).
     notify: Mapped[list[str]] = mapped_column(JSON, nullable=False)
@@ -236,6 +223,9 @@ class Alert(Delivery, Base):
     #: An alarm raised by a person stays open on the dashboard until someone says they are handling it.
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by: Mapped[str | None] = mapped_column(String(64))
+    #: How many times an alarm was pressed while it stayed open, and when last (``due_at``: the first).
+    taps: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
+    tapped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Notice(Delivery, Base):

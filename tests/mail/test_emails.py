@@ -56,7 +56,7 @@ def context(**values: Any) -> Context:
 
 
 def alert(key: str, raised_by: str = "", detail: str = "", **values: Any) -> Email:
-    row = SimpleNamespace(key=key, raised_by=raised_by, detail=detail, notify=[])
+    row = SimpleNamespace(key=key, raised_by=raised_by, detail=detail, notify=[], taps=1)
     return sweep._alert(row, visit(**values), context(), START + timedelta(hours=3))  # type: ignore[arg-type]
 
 

@@ -207,6 +207,10 @@ HOSTILE = {
     "huge": ({"pupil": "x" * 5000}, "pupil", "Field cannot be longer"),
     "crlf": ({"pupil": "Jamie\r\nSet-Cookie: x"}, "pupil", "single line"),
     "nul": ({"purpose": "abc\x00def"}, "purpose", "control characters"),
+    "right-to-left override": ({"pupil": "\u202eJamie Smith\u202c"}, "pupil", "text-direction"),
+    "isolate": ({"pupil": "Jamie \u2066Smith\u2069"}, "pupil", "text-direction"),
+    "C1 control": ({"pupil": "Jamie\x9bSmith"}, "pupil", "control characters"),
+    "override in a text area": ({"purpose": "Agree \u202dthe plan"}, "purpose", "text-direction"),
     "bad date": ({"date": "2026-02-30"}, "date", "Not a valid date"),
     "words for a date": ({"date": "next tuesday"}, "date", "Not a valid date"),
     "bad time": ({"start_time": "25:99"}, "start_time", "Not a valid time"),
@@ -214,6 +218,8 @@ HOSTILE = {
     "bad phone": ({"contact_phone": "call me maybe"}, "contact_phone", "phone number"),
     "unknown choice": ({"reason": "<b>nope</b>"}, "reason", "Not a valid choice"),
     "unknown staff": ({"second_staff_id": "mallory"}, "second_staff_id", "Not a valid choice"),
+    "the office as second": ({"second_staff_id": "pat"}, "second_staff_id", "Not a valid choice"),
+    "an approver who makes no visits": ({"second_staff_id": "blair"}, "second_staff_id", "Not a valid choice"),
     "unknown risk": ({"risk_factors": ["risk-dragons"]}, "risk_factors", "not a valid choice"),
 }
 
@@ -225,6 +231,16 @@ def test_hostile_input_gets_a_message_beside_the_field(app: Flask, login: Any, c
     assert response.status_code == 422
     assert message.lower() in error_beside(response.get_data(as_text=True), field).lower()
     assert count(app) == 0
+
+
+def test_only_people_who_make_visits_are_offered_as_the_second_member_of_staff(login: Any) -> None:
+    page = login("sam").get("/home-visits/new").get_data(as_text=True)
+    second = re.search(r'<select[^>]*name="second_staff_id".*?</select>', page, re.S)
+    contact = re.search(r'<select[^>]*name="contact_id".*?</select>', page, re.S)
+    assert second and contact
+    assert 'value="jo"' in second[0] and 'value="alex"' in second[0]
+    assert 'value="pat"' not in second[0] and 'value="blair"' not in second[0]
+    assert 'value="pat"' in contact[0]  # the office may still be the responsible contact
 
 
 def test_html_and_emoji_are_kept_and_shown_escaped(app: Flask, login: Any) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from home_visits.extension import state
 from home_visits.models import AccessEntry, AuditEntry, Visit, VisitRecord
@@ -245,3 +245,40 @@ def test_open_actions_show_until_done_and_carry_into_the_next_plan(
     client = login("sam")  # one test client: log back in as the lead
     assert client.post(f"/home-visits/actions/{action_id}/done").status_code == 302
     assert "Book breakfast club place" not in client.get("/home-visits/").get_data(as_text=True)
+
+
+def test_a_draft_saved_from_a_stale_tab_never_overwrites_the_newer_one(app: Flask, login: Any,
+                                                                      returned_visit: Visit) -> None:
+    """Two tabs opened the record form before any record existed (both carry no version): the second save
+    is refused with the form kept and the page saying why, and the first tab's words stay."""
+    url = f"/home-visits/{returned_visit.id}/record"
+    first, second = login("sam").get(url).get_data(as_text=True), login("sam").get(url).get_data(as_text=True)
+    assert 'name="version" type="hidden" value=""' in first and 'name="version" type="hidden" value=""' in second
+    assert login("sam").post(url, data=record_form(save="Save", points="Written in the first tab.")).status_code == 302
+    stale = login("sam").post(url, data=record_form(save="Save", points="Written in the second tab."))
+    page = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "since you opened it" in page and "Written in the second tab." in page
+    assert stored(app, returned_visit.id).points == "Written in the first tab."
+    again = login("sam").get(url).get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', again)
+    assert version and login("sam").post(url, data=record_form(save="Save", version=version[1])).status_code == 302
+
+
+def test_open_actions_shown_on_another_visits_page_are_logged_as_a_look_at_their_record(
+    app: Flask, login: Any, create_visit: Any, returned_visit: Visit
+) -> None:
+    """An open action is record content: showing it on the page of a later visit to the family is a look
+    at the record it came from, in that record's "Who opened this record" like any other."""
+    submit(login, returned_visit)
+    later = create_visit(starts_at=returned_visit.starts_at + timedelta(days=14),
+                         expected_return=returned_visit.expected_return + timedelta(days=14))
+    page = login("alex").get(f"/home-visits/{later.id}").get_data(as_text=True)
+    assert "Book breakfast club place" in page
+    with state(app).sessions() as session:
+        seen = session.execute(select(AccessEntry.visit_id, AccessEntry.person_id, AccessEntry.what)).all()
+    assert [tuple(row) for row in seen] == [(returned_visit.id, "alex", "saw its open actions")]
+    shown = login("alex").get(f"/home-visits/{returned_visit.id}/record").get_data(as_text=True)
+    assert "Alex Morgan: saw its open actions" in shown
+    login("kim").get(f"/home-visits/{later.id}")  # kim reads neither record: nothing shown, nothing logged
+    with state(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AccessEntry).where(AccessEntry.person_id == "kim")) == 0

@@ -121,6 +121,29 @@ def test_the_same_new_plan_form_posted_twice_makes_one_draft(app: Flask, login: 
     assert other != token
 
 
+def test_another_persons_form_token_is_a_4xx_that_says_nothing_of_their_draft(app: Flask, login: Any) -> None:
+    """Sam's plan form's token posted by Jo: Jo is not shown Sam's plan nor told one exists; Jo's answers
+    come back on a fresh form (a new token), which then saves."""
+    sams = re.search(r'name="form_token" type="hidden" value="([^"]+)"', login("sam").get("/home-visits/new")
+                     .get_data(as_text=True))[1]
+    assert login("sam").post("/home-visits/new", data=form_data(form_token=sams, save="Save draft")).status_code == 302
+    jo = login("jo")
+    refused = jo.post("/home-visits/new", data=form_data(form_token=sams, pupil="Robin Jolist", second_staff_id="sam",
+                                                         save="Save draft"))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 409, refused.status_code
+    assert "Robin Jolist" in page and "Jamie Smith" not in page and "already saved" not in page
+    fresh = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page)[1]
+    assert fresh != sams
+    with state(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Visit)) == 1
+    saved = jo.post("/home-visits/new", data=form_data(form_token=fresh, pupil="Robin Jolist", second_staff_id="sam",
+                                                        save="Save draft"))
+    assert saved.status_code == 302
+    with state(app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Visit).where(Visit.lead_id == "jo")) == 1
+
+
 def test_an_edit_without_its_version_is_refused(app: Flask, login: Any, create_visit: Any) -> None:
     visit = create_visit()
     response = login("sam").post(f"/home-visits/{visit.id}/edit", data=form_data(purpose="Changed", save="Save"))

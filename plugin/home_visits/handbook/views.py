@@ -47,8 +47,15 @@ def handbook(path: str) -> Response | tuple[str, int]:
     return _serve(school_site(site, first, trust=True), rest, school=first)
 
 
+#: No file of a built site has a longer path or name (file systems refuse names over 255 bytes).
+LONGEST_PATH, LONGEST_NAME = 1000, 255
+
+
 def _serve(site: Path, path: str, *, school: str) -> Response | tuple[str, int]:
-    """A file of the built handbook in ``site``, or the page saying how to build it."""
+    """A file of the built handbook in ``site``, or the page saying how to build it. Kept by the person's
+    own browser for 5 minutes, never by a shared cache: the pages are the school's, for its staff only."""
+    if len(path) > LONGEST_PATH or any(len(part.encode()) > LONGEST_NAME for part in path.split("/")):
+        abort(404)
     if not is_built(site):
         return render_template("home_visits/handbook_missing.html", me=current_person(), site=site, school=school), 404
     if not path or path.endswith("/"):
@@ -56,5 +63,8 @@ def _serve(site: Path, path: str, *, school: str) -> Response | tuple[str, int]:
     elif (site / path).is_dir():
         path += "/index.html"
     response = send_from_directory(site, path, max_age=300)
+    response.cache_control.public = False
+    response.cache_control.private = True
+    response.vary.add("Cookie")
     response.headers["Content-Security-Policy"] = HANDBOOK_CSP
     return response

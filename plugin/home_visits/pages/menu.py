@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, g
 from flask_login import current_user
 
+from ..db import unit_of_work
 from ..models import Visit
 from ..people import Person
 from ..plans import workflow
@@ -38,14 +39,20 @@ def _people_lookup() -> Any:
 
 def open_actions_of(lead_id: str) -> list[tuple[Any, Visit]]:
     """The open actions of the records of the visits ``lead_id`` led (My visits lists them)."""
-    return recording.open_actions(get_session(), lead_id=lead_id)
+    return recording.open_actions(get_session(), schools=get_state().schools.ids, lead_id=lead_id)
 
 
 def family_actions(visit: Visit, *, including: bool = False) -> recording.FamilyActions:
     """The open actions of ``visit``'s family as the signed-in person may see them (a plan copied from an
-    earlier visit shows them, ``including`` that visit's own)."""
-    return recording.family_actions(get_session(), get_state().schools, visit, current_person(),
-                                    including=including)
+    earlier visit shows them, ``including`` that visit's own); each record they come from logs the look."""
+    st, session, me = get_state(), get_session(), current_person()
+    if not visit.postcode:
+        return recording.FamilyActions([], [])
+    family = recording.family_actions(session, st.schools, visit, me, including=including)
+    if family.readable:
+        with unit_of_work(session):
+            recording.log_actions_shown(session, family, me, st.clock())
+    return family
 
 
 def nav_rights() -> dict[str, bool]:

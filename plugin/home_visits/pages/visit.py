@@ -24,6 +24,7 @@ from ..safety.forms import CallOffForm, ExtendForm, IncidentForm
 from ..web.context import current_person, get_session, get_state
 from ..web.errors import FormErrors
 from ..web.guards import SafetyForm
+from .menu import family_actions
 
 
 def visit_page(visit_id: int) -> tuple[str, int]:
@@ -78,8 +79,7 @@ def show_visit(
         record=recording.record_of(session, visit),
         can_read_record=workflow.reads_record(visit, me, authorisers),
         record_actions=workflow.RECORD_CONTENT_ACTIONS,
-        family=recording.family_actions(session, st.schools, visit, current_person())
-        if visit.postcode else recording.FamilyActions([], []),
+        family=family_actions(visit),
         school=st.schools.of(visit.school_id) if len(st.schools) > 1 else None, policy=policy,
     )
     return page, status

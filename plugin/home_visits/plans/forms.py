@@ -117,7 +117,8 @@ class PlanForm(FlaskForm):
         self.dates = date_window(policy, today)
         self.reason.choices = options([("", "Choose…"), *((r.id, r.title) for r in policy.reasons), ("other", "Other")])
         others = [(p.id, p.name) for p in staff if p.id != me.id]
-        self.second_staff_id.choices = options([("", "Nobody: I am going alone"), *others])
+        visiting = [(p.id, p.name) for p in staff if p.id != me.id and p.has("staff")]  # who makes visits
+        self.second_staff_id.choices = options([("", "Nobody: I am going alone"), *visiting])
         self.contact_id.choices = options([("", "Choose…"), *others])
         self.risk_factors.choices = options((i.id, i.title) for i in policy.risk_factors)
         self.alternatives.choices = options((i.id, i.title) for i in policy.alternatives)

@@ -211,17 +211,12 @@ def how_long(delta: timedelta) -> str:
 OWN = (Visit.lead_id, Visit.second_staff_id, Visit.contact_id)
 
 
-def visible_to(person: Person, *, schools: Collection[str] | None = None, everything: bool = False
-               ) -> Select[tuple[Visit]]:
-    """Visits ``person`` may see: every visit (``everything``: they see every school's), every visit of
-    ``schools`` (those where they are approver or office), else those they lead, go second on, or are the
-    responsible contact for."""
-    query = select(Visit)
-    if everything:
-        return query
-    if schools is None:
-        return query.where(or_(*(column == person.id for column in OWN)))
-    return query.where(Visit.school_id.in_(list(schools)))
+def visible_to(person: Person, *, schools: Collection[str], every: bool = False) -> Select[tuple[Visit]]:
+    """Visits of ``schools`` that ``person`` may see: all of them (``every``: the schools where they are
+    approver or office), else those they lead, go second on, or are the responsible contact for. Always
+    filtered by school, so a visit of a school no longer configured is in no list (its page is a 404)."""
+    query = select(Visit).where(Visit.school_id.in_(list(schools)))
+    return query if every else query.where(or_(*(column == person.id for column in OWN)))
 
 
 #: A list's total is counted up to this many (a bigger list says "more than 10,000"): counting every one
@@ -262,11 +257,11 @@ def _count(session: Session, query: Select[tuple[Visit]], *, at_most: int | None
     return session.scalar(select(func.count()).select_from(ids)) or 0
 
 
-def my_page(session: Session, person: Person, *, number: int, size: int,
+def my_page(session: Session, person: Person, *, schools: Collection[str], number: int, size: int,
             today: datetime) -> tuple[list[Visit], int, bool]:
-    """One page of a person's own visits (those they lead, go second on or are the contact for), in
-    :func:`soonest_page` order."""
-    return soonest_page(session, visible_to(person), today=today, number=number, size=size)
+    """One page of a person's own visits at ``schools`` (those they lead, go second on or are the contact
+    for), in :func:`soonest_page` order."""
+    return soonest_page(session, visible_to(person, schools=schools), today=today, number=number, size=size)
 
 
 def page(session: Session, query: Select[tuple[Visit]], *, number: int, size: int) -> tuple[list[Visit], int]:

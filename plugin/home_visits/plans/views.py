@@ -39,11 +39,12 @@ def my_visits() -> str:
     policy = get_state().policy
     today = at_school(get_state().clock().astimezone(policy.zone).date(), time(0), policy.zone).astimezone(timezone.utc)
     if everyone:
-        query = services.visible_to(me, schools=overseen, everything=get_state().schools.every(overseen))
+        query = services.visible_to(me, schools=overseen, every=True)
         visits, total, more = services.soonest_page(get_session(), query, today=today, number=page_number(),
                                                     size=size)
     else:
-        visits, total, more = services.my_page(get_session(), me, number=page_number(), size=size, today=today)
+        visits, total, more = services.my_page(get_session(), me, schools=get_state().schools.ids, number=page_number(),
+                                                size=size, today=today)
     return render_template(
         "home_visits/my_visits.html", visits=visits, total=total, more=more, page=page_number(), size=size,
         count_limit=services.COUNT_LIMIT, today=today, everyone=everyone, can_see_all=bool(overseen), me=me,
@@ -56,9 +57,8 @@ def approvals() -> str:
     deciding = schools_where(me, workflow.authorises)
     if not deciding:
         abort(403)
-    query = select(Visit).where(Visit.state == workflow.SUBMITTED).order_by(Visit.starts_at, Visit.id)
-    if not get_state().schools.every(deciding):  # only some schools' plans
-        query = query.where(Visit.school_id.in_(deciding))
+    query = (select(Visit).where(Visit.state == workflow.SUBMITTED, Visit.school_id.in_(deciding))
+             .order_by(Visit.starts_at, Visit.id))  # filtered even for every school: none of a school gone
     size = current_app.config["HOME_VISITS_PER_PAGE"]
     visits, total = services.page(get_session(), query, number=page_number(), size=size)
     st = get_state()
@@ -127,8 +127,9 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
                like: Visit | None = None) -> Response | tuple[str, int] | str:
     st, session = get_state(), get_session()
     policy = st.policy_for(school)
-    # A second member of staff or a contact is someone of the visit's school (or of the whole trust).
-    staff = [person for person in st.directory.staff() if person.at(school).has_any_role()]
+    # Whoever has a role at the visit's school (here or trust-wide), with their roles there: a contact may be any
+    # of them, a second member of staff only someone who makes visits (the form offers only those).
+    staff = [person.at(school) for person in st.directory.staff() if person.at(school).has_any_role()]
     form = PlanForm(policy=policy, staff=staff, me=me,
                     today=st.clock().astimezone(policy.zone).date())
     submittable = visit is None or visit.state in workflow.SUBMITTABLE
@@ -182,8 +183,12 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
             if was_authorised_by and visit.state == workflow.SUBMITTED:
                 notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
     except IntegrityError:  # the other post of the same form won: show its plan
-        if token is None or (first := services.saved_with(session, token, me)) is None:
+        if token is None:
             raise
+        if (first := services.saved_with(session, token, me)) is None:  # not this person's form: say no more
+            form.form_token.data = secrets.token_urlsafe(24)
+            form.form_errors.append("This form could not be saved as it was. Your answers are below: save again.")
+            return show(409)
         flash("This plan was already saved: here it is. Nothing was saved twice.")
         return redirect(url_for("home_visits.check_answers" if reviewing else "home_visits.visit", visit_id=first))
     except NotSubmitted as refused:

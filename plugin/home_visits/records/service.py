@@ -6,6 +6,7 @@ escalation path, so the email goes at once and is retried like any safety alert.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,8 @@ def can_write(visit: Visit, person: Person) -> bool:
 def save(
     session: Session, visit: Visit, data: RecordData, *, actor: Person, now: datetime, version: int | None
 ) -> VisitRecord:
-    """Create or update the draft record."""
+    """Create or update the draft record. Raises :class:`StaleRecord` when a record exists and ``version``
+    is missing (the form was opened before it was written, in another tab) or not the record's."""
     if not can_write(visit, actor):
         raise WorkflowError(
             "Only the lead can write the record, after closing off and before it is submitted.", status=403
@@ -55,7 +57,7 @@ def save(
         record = VisitRecord(visit_id=visit.id, author_id=actor.id, version=1, created_at=now, updated_at=now)
         session.add(record)
         audit(session, visit, actor, "record_started", now)
-    elif version is not None and version != record.version:
+    elif version != record.version:
         raise StaleRecord
     for name in RECORD_FIELDS:
         setattr(record, name, getattr(data, name))
@@ -116,6 +118,16 @@ def log_access(session: Session, visit: Visit, person: Person, what: str, now: d
         audit(session, visit, person, f"record_{what}", now)
 
 
+#: The access-log line of a record whose open actions another visit's page (or a plan) showed.
+ACTIONS_SHOWN = "saw its open actions"
+
+
+def log_actions_shown(session: Session, family: FamilyActions, person: Person, now: datetime) -> None:
+    """Open actions are record content: showing them is a look at each record they came from."""
+    for earlier in {earlier.id: earlier for _, earlier in family.readable}.values():
+        log_access(session, earlier, person, ACTIONS_SHOWN, now)
+
+
 def mark_done(session: Session, action: RecordAction, visit: Visit, *, actor: Person, now: datetime) -> None:
     if action.done_at is not None:
         return
@@ -124,15 +136,18 @@ def mark_done(session: Session, action: RecordAction, visit: Visit, *, actor: Pe
 
 
 def open_actions(
-    session: Session, *, lead_id: str | None = None, visit: Visit | None = None, including: bool = False
+    session: Session, *, schools: Collection[str], lead_id: str | None = None, visit: Visit | None = None,
+    including: bool = False,
 ) -> list[tuple[RecordAction, Visit]]:
-    """Open actions from the records of visits ``lead_id`` led, or from other visits to the same
-    address as ``visit`` (the same family; ``including`` that visit's own), oldest due first."""
+    """Open actions from the records of visits of ``schools`` (a school no longer configured shows none)
+    ``lead_id`` led, or from other visits to the same address as ``visit`` (the same family; ``including``
+    that visit's own), oldest due first."""
     query = (
         select(RecordAction, Visit)
         .join(VisitRecord, VisitRecord.id == RecordAction.record_id)
         .join(Visit, Visit.id == VisitRecord.visit_id)
-        .where(RecordAction.done_at.is_(None), VisitRecord.submitted_at.is_not(None))
+        .where(RecordAction.done_at.is_(None), VisitRecord.submitted_at.is_not(None),
+               Visit.school_id.in_(list(schools)))
     )
     if lead_id is not None:
         query = query.where(Visit.lead_id == lead_id)
@@ -161,10 +176,8 @@ def family_actions(session: Session, schools: Schools, visit: Visit, person: Per
     """The open actions of ``visit``'s family as ``person`` (all their roles, at every school) may see them:
     each earlier record by the rule of its own school; another school's records stay unseen."""
     readable, ask = [], []
-    for action, earlier in open_actions(session, visit=visit, including=including):
-        school = schools.get(earlier.school_id)
-        if school is None:
-            continue
+    for action, earlier in open_actions(session, schools=schools.ids, visit=visit, including=including):
+        school = schools.of(earlier.school_id)
         if workflow.reads_record(earlier, person.at(school.id), school.policy.rules.authorisers):
             readable.append((action, earlier))
         elif earlier.school_id == visit.school_id:  # another school's visits to the family stay unseen

@@ -121,7 +121,9 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
                 form[name].errors.append(problem.message)
         return show(422)
     except (StaleRecord, StaleDataError):
-        form.form_errors.append("This record changed since you opened it. Open it again, then make your changes.")
+        form.form_errors.append("This record was saved (perhaps in another tab or window) since you opened it, so "
+                                "nothing was saved from this page: your words are below. Open the record again "
+                                "to see what was saved, then make your changes.")
         return show(409)
     if form.submit.data:
         _send_incident(visit)

@@ -63,12 +63,27 @@ def watched(session: Session, now: datetime) -> list[Visit]:
 INCIDENT_NOTIFY = ("approvers", "incident_contacts")
 
 
+#: While an alarm stays open, pressing it again tells its people again at most this often.
+TELL_AGAIN_AFTER = timedelta(minutes=5)
+
+
+@dataclass
+class Raised:
+    """A press of an alarm: the alert it raised or added to, how many presses it now has, and whether its
+    people are to be told now (a new alarm; or a press 5 minutes or more after they were last told)."""
+
+    alert_id: int
+    taps: int
+    tell: bool
+
+
 def raise_alarm(session: Session, visit: Visit, *, actor: Person, policy: Policy, now: datetime,
-                incident: str = "") -> int:
+                incident: str = "") -> Raised:
     """Someone who can see the visit raises the alarm from its page (the visiting staff, or whoever they
     phoned): "alert the office now" (the top tier and the office),
-    or an incident of kind ``incident`` (the approvers and the incident contacts). Returns the alert's id;
-    it stays open on the dashboard until someone says they are handling it."""
+    or an incident of kind ``incident`` (the approvers and the incident contacts). It stays open on the
+    dashboard until someone says they are handling it; pressed again while open (an incident: of the
+    same kind), the press is added to it and its people hear again at most every :data:`TELL_AGAIN_AFTER`."""
     if incident:
         if incident not in INCIDENT_KINDS:
             raise WorkflowError("Choose what kind of incident it is.", status=400)
@@ -78,17 +93,27 @@ def raise_alarm(session: Session, visit: Visit, *, actor: Person, policy: Policy
     elif visit.state != safety.CHECKED_OUT:
         raise WorkflowError("Alerts are for a visit that is out. If anyone is in danger, call 999.")
     prefix, notify = ("incident", INCIDENT_NOTIFY) if incident else ("manual", safety.top_tier(policy))
-    earlier = select(Alert.id).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))
-    count = len(session.scalars(earlier).all())
-    alert_id = raise_alert(session, visit.id, f"{prefix}-{count + 1}", notify, now, raised_by=actor.id, detail=incident)
+    label = INCIDENT_KINDS[incident] if incident else "Alert the office now"
+    earlier = list(session.scalars(select(Alert).where(Alert.visit_id == visit.id, Alert.key.startswith(prefix + "-"))
+                                   .order_by(Alert.id)))
+    if (open_ := next((a for a in earlier if a.handled_at is None and a.detail == incident), None)) is not None:
+        open_.taps += 1
+        open_.tapped_at = now
+        tell = open_.status == "sent" and (open_.sent_at is None or now - open_.sent_at >= TELL_AGAIN_AFTER)
+        if tell:  # the outbox sends it again, saying how many presses
+            open_.status = "pending"
+        audit(session, visit, actor, "alert_repeated", now, comment=f"{label}: pressed again ({open_.taps} times)")
+        return Raised(open_.id, open_.taps, tell)
+    alert_id = raise_alert(session, visit.id, f"{prefix}-{len(earlier) + 1}", notify, now, raised_by=actor.id,
+                           detail=incident)
     if alert_id is None:  # two taps at the same moment: the first one's alarm stands
         raise WorkflowError("That alarm was raised a moment ago; it is on its way.")
     if incident:
         visit.incident = True
-        audit(session, visit, actor, "incident_reported", now, comment=INCIDENT_KINDS[incident])
+        audit(session, visit, actor, "incident_reported", now, comment=label)
     else:
-        audit(session, visit, actor, "alert_raised", now, comment="Alert the office now")
-    return alert_id
+        audit(session, visit, actor, "alert_raised", now, comment=label)
+    return Raised(alert_id, 1, True)
 
 
 def alert_id(session: Session, visit_id: int, key: str) -> int | None:

@@ -203,7 +203,7 @@ def _alert(alert: Alert, visit: Visit, context: Context, now: datetime) -> Email
         context, "alert", school=school, visit=visit, kind=_kind(alert), who=who, lead=lead, address=address,
         second=find(visit.second_staff_id) if visit.second_staff_id else None,
         contact=find(visit.contact_id) if visit.contact_id else None,
-        raiser=raiser.name if raiser else alert.raised_by,
+        raiser=raiser.name if raiser else alert.raised_by, taps=alert.taps,
         incident_kind=INCIDENT_KINDS.get(alert.detail, alert.detail or "an incident"),
         start=hour(visit.starts_at), back=hour(visit.expected_return), never_out=visit.checked_out_at is None,
         checked_out=hour(visit.checked_out_at) if visit.checked_out_at else "", minutes_overdue=overdue,

@@ -118,17 +118,20 @@ def _raise_alarm(visit_id: int, *, incident: str = "", form: IncidentForm | None
     now = st.clock()
     try:
         with unit_of_work(session):
-            alert_id = escalation.raise_alarm(session, visit, actor=me, policy=policy_of(visit), now=now,
-                                              incident=incident)
+            raised = escalation.raise_alarm(session, visit, actor=me, policy=policy_of(visit), now=now,
+                                            incident=incident)
     except WorkflowError as error:
         if form is None:
             abort(error.status, str(error))
         form.kind.errors = [str(error)]
         raise FormErrors(visit, incident_form=form, status=error.status) from None
-    result = deliver(session, mail_context(), now, only=alert_id)
     who = "Senior leaders have" if incident else "The office and senior leaders have"
-    if result.sent:
-        flash(f"{who} been emailed. If anyone is in danger, call 999.")
+    if not raised.tell:  # pressed again within minutes: the open alarm has it, and says so
+        flash(f"Your alarm is still open and has been pressed {raised.taps} times; {who.lower()} it and are "
+              "told again if you press after 5 minutes. If anyone is in danger, call 999.")
+    elif deliver(session, mail_context(), now, only=raised.alert_id).sent:
+        again = f" again (pressed {raised.taps} times)" if raised.taps > 1 else ""
+        flash(f"{who} been emailed{again}. If anyone is in danger, call 999.")
     else:
         flash("The email could not be sent yet; it will be retried. Phone the school office now, or 999.")
     return redirect(url_for("home_visits.visit", visit_id=visit.id))

@@ -15,18 +15,25 @@ from wtforms.validators import Length, Optional
 
 from ..policy import Policy
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LINE_BREAK = re.compile(r"[\r\n]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 but tab and line breaks, DEL, C1
+#: Bidirectional embeddings, overrides and isolates: they make "Jamie" read as "eimaJ", or a name hide
+#: another (right-to-left names need none of them; the marks U+200E and U+200F are kept).
+_DIRECTION = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAK = re.compile("[\r\n\u2028\u2029]")
 
 
 def single_line(_form: Any, field: Any) -> None:
-    """Refuse line breaks and control characters in a one-line field."""
+    """Refuse line breaks, control characters and text-direction overrides in a one-line field."""
+    if field.data and _DIRECTION.search(field.data):
+        raise ValidationError("Remove the hidden text-direction characters (pasted with the text, perhaps).")
     if field.data and (_CONTROL.search(field.data) or _LINE_BREAK.search(field.data)):
         raise ValidationError("Use a single line, without line breaks or control characters.")
 
 
 def plain_text(_form: Any, field: Any) -> None:
-    """Refuse control characters (line breaks and tabs are fine) in a text area."""
+    """Refuse control characters (line breaks and tabs are fine) and text-direction overrides in a text area."""
+    if field.data and _DIRECTION.search(field.data):
+        raise ValidationError("Remove the hidden text-direction characters (pasted with the text, perhaps).")
     if field.data and _CONTROL.search(field.data):
         raise ValidationError("Remove the control characters from this text.")
 
