@@ -109,7 +109,9 @@ def _own_editable(visit_id: int, me: Person) -> Visit:
 def _part_page(part: Part, me: Person, visit: Visit | None, *, school: str, like: Visit | None = None) -> Page:
     st, session = get_state(), get_session()
     policy = st.policy_for(school)
-    staff = [person for person in st.directory.staff() if person.at(school).has_any_role()]
+    # As on the one-page form: a contact may be anyone with a role at the school, a second member of staff
+    # only someone who makes visits.
+    staff = [person.at(school) for person in st.directory.staff() if person.at(school).has_any_role()]
     today: date = st.clock().astimezone(policy.zone).date()
     form = PlanForm(policy=policy, staff=staff, me=me, today=today)
     if visit is not None:
@@ -173,8 +175,13 @@ def _part_page(part: Part, me: Person, visit: Visit | None, *, school: str, like
             if was_authorised_by and visit.state == workflow.SUBMITTED:
                 notices.plan_sent_back(session, visit, mail_context(), now, was_authorised_by)
     except IntegrityError:  # the other post of the same form won: show its plan
-        if token is None or (first := services.saved_with(session, token, me)) is None:
+        if token is None:
             raise
+        visit = opened
+        if (first := services.saved_with(session, token, me)) is None:  # not this person's form: say no more
+            form.form_token.data = secrets.token_urlsafe(24)
+            form.form_errors.append("This form could not be saved as it was. Your answers are below: save again.")
+            return show(409)
         flash(ALREADY)
         return redirect(url_for("home_visits.tasks", visit_id=first), code=303)
     except NotSubmitted as refused:
