@@ -402,3 +402,30 @@ def test_the_stop_card_without_the_optional_parts() -> None:
     no_phrase = policy.model_copy(update={"rules": policy.rules.model_copy(
         update={"code_word": policy.rules.code_word.model_copy(update={"phrase": None})})})  # type: ignore[union-attr]
     assert 'href="things-go-wrong.html#code-word"' in stop_card(no_phrase)
+
+
+def test_the_schools_choice_of_joint_or_lone_visits_is_stated_plainly() -> None:
+    from home_visits.handbook.texts import two_staff_lines
+
+    policy = load_policy()
+    default = " ".join(two_staff_lines(policy))
+    assert "This school allows a lone visit" in default and "written reason" in default
+    always = policy.model_copy(update={"rules": policy.rules.model_copy(update={"two_staff": ["always"]})})
+    joint = " ".join(two_staff_lines(always))
+    assert "This school's choice: every home visit is a joint visit" in joint
+    assert "lone visit" not in joint and "Two staff are required when" not in joint
+
+
+def test_the_rules_the_school_chose_itself_say_so_and_where_to_change_them(site: Path) -> None:
+    from home_visits.handbook.texts import choices_table
+
+    table = choices_table(load_policy())
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines()[2:]}
+    for rule, key in (("No lone visit in the evening", "rules.evening"),
+                      ("Longest visit", "rules.longest_visit_minutes"),
+                      ("The early morning counts as evening", "rules.night.before"),
+                      ("Records kept for", "rules.retention_years")):
+        assert f"`{key}`" in rows[rule], rows[rule]
+    assert "after 17:00" in rows["No lone visit in the evening"] and "120 minutes" in rows["Longest visit"]
+    overview = text_of(page(site, "index"))
+    assert "The school's choice" in overview and "rules.retention_years" in overview and "7 years" in overview

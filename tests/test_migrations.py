@@ -312,6 +312,8 @@ def test_a_database_from_before_schools_moves_whole_into_the_first_school(
     assert {row.pop("school_id") for row in visits.values()} == {first}
     alarms = after["home_visits_alert"]  # 0015: every alert stored before was pressed once
     assert {(row.pop("taps"), row.pop("tapped_at")) for row in alarms.values()} == {(1, None)}
+    records = after["home_visits_record"]  # 0016: no record stored before says why it is no safeguarding matter
+    assert {row.pop("safeguarding_why") for row in records.values()} == {""}
     assert after == before, "upgrading changed a row"
     with Session(engine) as session:
         from home_visits.models import Visit

@@ -310,8 +310,9 @@ class VisitRecord(Base):
     observations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
     #: ``raised`` (on the safeguarding system), ``not_needed``, or empty.
     safeguarding: Mapped[str] = mapped_column(String(12), nullable=False, default="")
-    #: Where it was raised, e.g. CPOMS.
+    #: Where it was raised, e.g. CPOMS; or, beside a written concern, why it is not a safeguarding matter.
     safeguarding_where: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    safeguarding_why: Mapped[str] = mapped_column(String(200), nullable=False, default="", server_default="")
     #: Incident kinds ticked (``aggression``, ``threats``, ``accident``) and what happened.
     incident_kinds: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     incident_details: Mapped[str] = mapped_column(Text, nullable=False, default="")

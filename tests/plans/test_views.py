@@ -286,3 +286,17 @@ def test_two_people_saving_at_the_same_moment_get_a_409_that_says_so(
                                   data={"authorise": "Authorise", "version": str(visit.version)})
     assert response.status_code == 409
     assert "Someone else changed this visit at the same moment" in response.get_data(as_text=True)
+
+
+def test_an_approver_deciding_a_lone_visit_is_told_so(app: Flask, login: Any, create_visit: Any) -> None:
+    lone = create_visit(state_="submitted")
+    with state(app).sessions() as session:  # as if sam had been inside this home before: a lone visit allowed
+        stored = session.get(Visit, lone.id)
+        stored.second_staff_id, stored.alone_reason = None, "Jo is on a course that day."
+        session.commit()
+    page = login("alex").get(f"/home-visits/{lone.id}").get_data(as_text=True)
+    decision = page[page.index("<h2>Decision</h2>"):]
+    assert "You are authorising a lone visit" in decision and "Jo is on a course that day." in decision
+    paired = create_visit(state_="submitted")
+    other = login("alex").get(f"/home-visits/{paired.id}").get_data(as_text=True)
+    assert "You are authorising a lone visit" not in other

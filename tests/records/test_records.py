@@ -282,3 +282,16 @@ def test_open_actions_shown_on_another_visits_page_are_logged_as_a_look_at_their
     login("kim").get(f"/home-visits/{later.id}")  # kim reads neither record: nothing shown, nothing logged
     with state(app).sessions() as session:
         assert session.scalar(select(func.count()).select_from(AccessEntry).where(AccessEntry.person_id == "kim")) == 0
+
+
+def test_the_record_and_its_cpoms_copy_begin_with_why_the_visit_was_made(app: Flask, login: Any,
+                                                                         returned_visit: Visit) -> None:
+    submit(login, returned_visit)
+    client = login("alex")
+    lines = client.get(f"/home-visits/{returned_visit.id}/record/cpoms?format=txt").get_data(as_text=True).splitlines()
+    assert lines[1:3] == ["Reason: Several days off with no contact",
+                          "Purpose: Find out why Jamie has been absent and agree a plan."]
+    page = client.get(f"/home-visits/{returned_visit.id}/record").get_data(as_text=True)
+    details = page[page.index('<dl class="hv-details">'):]
+    assert details.index("Several days off with no contact") < details.index("What happened")
+    assert details.index("Find out why Jamie has been absent") < details.index("What happened")

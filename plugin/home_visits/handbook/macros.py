@@ -101,6 +101,9 @@ class Macros:
     def all_rules(self) -> str:
         return texts.rules_table(self.policy)
 
+    def school_choices(self) -> str:
+        return texts.choices_table(self.policy)
+
     def stop_card(self) -> str:
         """The stop card: its items' anchors live on the page that owns the ``stop`` section."""
         return texts.stop_card(self.policy, anchor=self._owns("stop"))

@@ -98,11 +98,15 @@ def two_staff_required(policy: Policy) -> list[str]:
 
 
 def two_staff_lines(policy: Policy) -> list[str]:
-    """The two-staff rule as Markdown lines."""
+    """The two-staff rule as Markdown lines: the school's choice (joint visits only, or lone visits allowed
+    with a reason) said plainly, then when two staff are required."""
+    if "always" in policy.rules.two_staff:
+        return ["This school's choice: every home visit is a joint visit. Two members of staff always go, and "
+                "a plan naming one cannot be submitted."]
     lines = ["Two staff are required when:", ""] + [f"- {reason}" for reason in two_staff_required(policy)]
-    if "whenever_possible" in policy.rules.two_staff:
-        lines += ["", "Otherwise two staff go whenever possible; a lone visit needs a written reason on the plan."]
-    return lines
+    possible = " two staff go whenever possible, and" if "whenever_possible" in policy.rules.two_staff else ""
+    return lines + ["", f"This school allows a lone visit otherwise:{possible} a lone visit needs a written reason "
+                        "on the plan, and the senior leader who authorises it is told it is a lone visit."]
 
 
 def evening_lines(policy: Policy) -> list[str]:
@@ -186,6 +190,22 @@ def rules_table(policy: Policy) -> str:
         ("Records kept for", plural(rules.retention_years, "year")),
     ]
     return "\n".join(["| Rule | This school |", "| --- | --- |", *(f"| {a} | {b} |" for a, b in rows)])
+
+
+def choices_table(policy: Policy) -> str:
+    """The rules that are this school's own choice (beyond what the guidance it follows asks), with the
+    policy key that changes each, as a Markdown table."""
+    rules = policy.rules
+    rows = [
+        ("No lone visit in the evening" if rules.evening.needs_two_staff else "Evening visits",
+         f"after {rules.evening.after:%H:%M}", "rules.evening"),
+        ("The early morning counts as evening", f"before {rules.night.before:%H:%M}", "rules.night.before"),
+        ("Longest visit", plural(rules.longest_visit_minutes, "minute"), "rules.longest_visit_minutes"),
+        ("Overdue after the expected return", plural(rules.grace_minutes, "minute"), "rules.grace_minutes"),
+        ("Records kept for", plural(rules.retention_years, "year"), "rules.retention_years"),
+    ]
+    head = ["| The school's choice | Set to | Where to change it |", "| --- | --- | --- |"]
+    return "\n".join([*head, *(f"| {a} | {b} | `{c}` |" for a, b, c in rows)])
 
 
 def attendance_reasons(policy: Policy) -> str:

@@ -29,7 +29,7 @@ from ..people import Person
 from ..schools import School
 from . import workflow
 from .parts import PARTS
-from .rules import AGREED_WORDS
+from .rules import AGREED_WORDS, reason_words
 
 
 def _visiting(visit: Visit, context: Context) -> list[Person]:
@@ -44,15 +44,14 @@ def _facts(visit: Visit, context: Context) -> dict[str, Any]:
     school = context.school_of(visit)
     policy = school.policy
     zone = policy.zone
-    reason = policy.reason(visit.reason)
     staff = [p.name for p in _visiting(visit, context)]
     risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
     start = visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet"
     back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
     ticked = sum(item.id in visit.checklist for item in policy.guidance.before.items)
     # One line per part of the plan, in the parts' order (plans/parts.py): the pupil by initials only.
-    said = {"pupil": ("Pupil", visit.pupil_initials), "why": ("Reason", reason.title if reason else
-                                                             visit.reason_other or "other"),
+    said = {"pupil": ("Pupil", visit.pupil_initials), "why": ("Reason", reason_words(policy, visit.reason,
+                                                                                     visit.reason_other)),
             "when": ("When", f"{start} to {back}"), "who": ("Staff", " + ".join(staff) if staff else visit.lead_id),
             "family": ("Family agreed", AGREED_WORDS.get(visit.family_agreed, "not said")),
             "risk": ("Risk flags", "; ".join(risks) if risks else "none ticked"),
@@ -63,7 +62,7 @@ def _facts(visit: Visit, context: Context) -> dict[str, Any]:
         "facts": [said[part.id] for part in PARTS if part.id in said],
         "start": start,
         "back": back,
-        "reason": reason.title if reason else visit.reason_other or "other",
+        "reason": reason_words(policy, visit.reason, visit.reason_other),
         "staff": " + ".join(staff) if staff else visit.lead_id,
         "risks": "; ".join(risks) if risks else "none ticked",
         "day": visit.starts_at.astimezone(zone).strftime("%a %d %b") if visit.starts_at else "undated",

@@ -133,6 +133,12 @@ def is_night(plan: Plan, policy: Policy) -> bool:
     return any(local_time(moment, policy) < before for moment in moments)
 
 
+def reason_words(policy: Policy, reason: str, other: str) -> str:
+    """A plan's reason as people read it: the policy's title for it, else what "Other" said."""
+    found = policy.reason(reason)
+    return found.title if found is not None else (other or "Other")
+
+
 def two_staff_reasons(plan: Plan, policy: Policy, *, first_visit: bool) -> list[str]:
     """Why the policy requires a second member of staff on this plan (empty: it does not)."""
     conditions = policy.rules.two_staff

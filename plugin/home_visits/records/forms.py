@@ -74,6 +74,7 @@ class RecordForm(FlaskForm):
     observations = Rows(wtf.FormField(ObservationRow), min_entries=ROWS, max_entries=15)
     safeguarding = _radio("Safeguarding", SAFEGUARDING)
     safeguarding_where = shared.text_field(200, label="Where you raised it (for example CPOMS)")
+    safeguarding_why = shared.text_field(200, label="If you wrote a concern: why it is not a safeguarding matter")
     incident_kinds = shared.MultiCheckboxField("Incidents on the visit", choices=shared.options(INCIDENTS.items()))
     incident_details = shared.text_field(3000, lines=True, label="What happened")
     actions = Rows(wtf.FormField(ActionRow), min_entries=ROWS, max_entries=12)

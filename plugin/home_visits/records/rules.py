@@ -57,10 +57,17 @@ class RecordData:
     observations: list[dict[str, Any]] = field(default_factory=list)
     safeguarding: str = ""
     safeguarding_where: str = ""
+    safeguarding_why: str = ""
     incident_kinds: list[str] = field(default_factory=list)
     incident_details: str = ""
     reflection: str = ""
     actions: list[Action] = field(default_factory=list)
+
+
+def tells_the_dsl(record: RecordData) -> bool:
+    """Whether a submitted record goes to the designated safeguarding lead: a concern is written, or it was
+    raised on the safeguarding system."""
+    return bool(record.concerns.strip()) or record.safeguarding == "raised"
 
 
 def check_record(record: RecordData, *, now: datetime, visit_start: datetime | None) -> list[Problem]:
@@ -84,6 +91,9 @@ def check_record(record: RecordData, *, now: datetime, visit_start: datetime | N
         problems.append(
             Problem("safeguarding", "You wrote a concern: say whether you raised it on the safeguarding system.")
         )
+    if record.concerns.strip() and record.safeguarding == "not_needed" and not record.safeguarding_why.strip():
+        problems.append(Problem("safeguarding_why", "You wrote a concern: say in one line why it is not a "
+                                                    "safeguarding matter, or raise it on the safeguarding system."))
     if record.safeguarding == "raised" and not record.safeguarding_where.strip():
         problems.append(Problem("safeguarding_where", "Say where you raised it, for example CPOMS."))
     if record.incident_kinds and not record.incident_details.strip():
@@ -108,15 +118,18 @@ def _when(record: RecordData, now: datetime, visit_start: datetime | None) -> li
 
 
 def cpoms_text(
-    record: RecordData, *, visit: Any, names: dict[str, str], zone: Any, corrections: list[Any]
+    record: RecordData, *, visit: Any, reason: str, names: dict[str, str], zone: Any, corrections: list[Any]
 ) -> str:
-    """The record as plain text to paste into the school's safeguarding system. No private reflection."""
+    """The record as plain text to paste into the school's safeguarding system, beginning with why the
+    visit was made (``reason``, as people read it, and its purpose). No private reflection."""
 
     def when(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M") if moment else "-"
 
     lines = [
         f"Home visit record: {visit.pupil}",
+        f"Reason: {reason}",
+        f"Purpose: {visit.purpose or '-'}",
         f"Address: {address_line(visit.address, visit.postcode)}",
         f"Staff: {names.get(visit.lead_id, visit.lead_id)}"
         + (f", {names.get(visit.second_staff_id, visit.second_staff_id)}" if visit.second_staff_id else ""),
@@ -149,6 +162,8 @@ def cpoms_text(
         lines += ["", f"Incident: {kinds}", record.incident_details.strip()]
     if record.safeguarding:
         where = f" ({record.safeguarding_where})" if record.safeguarding_where else ""
+        if record.safeguarding == "not_needed" and record.safeguarding_why:
+            where = f": {record.safeguarding_why}"
         lines += ["", f"Safeguarding: {SAFEGUARDING.get(record.safeguarding, record.safeguarding)}{where}"]
     for correction in corrections:
         lines += ["", f"Correction ({FIELDS.get(correction.field, correction.field)}), "

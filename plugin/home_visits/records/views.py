@@ -12,18 +12,21 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..db import unit_of_work
 from ..errors import NotSubmitted, StaleRecord, WorkflowError
-from ..mail.app import mail_context
+from ..mail.app import mail_context, send_notices
 from ..models import RecordAction, Visit, VisitRecord
 from ..people import Person
 from ..plans import workflow
 from ..plans.access import get_visit_or_abort
+from ..plans.rules import reason_words
 from ..safety import service as safety
 from ..safety.sweep import deliver
 from ..web.context import current_person, get_or_abort, get_session, get_state, handbook_url, policy_of
 from ..web.fields import date_window, opened_version
+from ..web.links import public_url
+from . import notices
 from . import service as recording
 from .forms import ConfirmForm, CorrectionForm, RecordForm
-from .rules import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text
+from .rules import FIELDS, INCIDENTS, OUTCOMES, SAFEGUARDING, SETTINGS, cpoms_text, tells_the_dsl
 
 #: A path on this portal: printable ASCII, no backslash, not "//" (browsers read "/\\x" and "/<tab>/x" as "//x").
 LOCAL_PATH = re.compile(r"/(?![/\\])[!-\[\]-~]*")
@@ -71,6 +74,7 @@ def _show(me: Person, visit: Visit, record: VisitRecord, *, correction: Correcti
     access = recording.access_log(session, visit) if me.has(*authorisers) else []
     page = render_template(
         "home_visits/record.html", visit=visit, record=record, me=me, access=access,
+        reason=reason_words(policy_of(visit), visit.reason, visit.reason_other),
         labels={"outcome": OUTCOMES, "setting": SETTINGS, "safeguarding": SAFEGUARDING, "incident": INCIDENTS,
                 "field": FIELDS},
         correction=correction or CorrectionForm(), confirm=confirm or ConfirmForm(),
@@ -112,6 +116,9 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
             if form.submit.data and (problems := recording.submit(session, visit, record, actor=me,
                                                                   policy=policy, now=now)):
                 raise NotSubmitted(problems)
+            if form.submit.data and tells_the_dsl(recording.data_of(record)):
+                notices.concern_to_dsl(session, visit, mail_context(), now,
+                                       link=public_url("home_visits.record", visit_id=visit.id))
     except NotSubmitted as refused:
         for problem in refused.problems:
             name = FIELD_FOR_RECORD.get(problem.field, problem.field)
@@ -127,6 +134,7 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
         return show(409)
     if form.submit.data:
         _send_incident(visit)
+        send_notices()  # the DSL's email, when the record raises a concern
         flash("Record submitted. It is now locked; corrections can be added below it.")
     else:
         flash("Record saved as a draft.")
@@ -193,7 +201,9 @@ def cpoms_copy(visit_id: int) -> Response | tuple[str, int]:
         abort(404)
     directory = st.directory
     names = {p.id: p.name for p in directory.staff()}
-    text = cpoms_text(recording.data_of(record), visit=visit, names=names, zone=policy_of(visit).zone,
+    policy = policy_of(visit)
+    reason = reason_words(policy, visit.reason, visit.reason_other)
+    text = cpoms_text(recording.data_of(record), visit=visit, reason=reason, names=names, zone=policy.zone,
                       corrections=list(record.corrections))
     with unit_of_work(session):
         recording.log_access(session, visit, me, "copied", st.clock())

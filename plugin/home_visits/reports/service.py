@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Alert, AuditEntry, Visit, VisitRecord
+from ..plans.rules import reason_words
 from ..plans.workflow import LABELS
 from ..policy import Policy
 from ..records.rules import OUTCOMES
@@ -62,12 +63,11 @@ def rows(
     for visit in visits:
         school, policy = schools[visit.school_id] if schools is not None else ("", policy)
         zone = policy.zone
-        reason = policy.reason(visit.reason)
         table.append({
             "visit": str(visit.id),
             **({"school": school} if schools is not None else {}),
             "date": visit.starts_at.astimezone(zone).strftime("%Y-%m-%d") if visit.starts_at else "",
-            "reason": reason.title if reason else (visit.reason_other or "Other"),
+            "reason": reason_words(policy, visit.reason, visit.reason_other),
             "outcome": OUTCOMES.get(outcomes.get(visit.id, ""), "Not recorded"),
             "lead": name(visit.lead_id),
             "second": name(visit.second_staff_id) if visit.second_staff_id else "",
