@@ -18,12 +18,18 @@ def make(tmp_path: Path) -> object:
     return create_app({"DEMO_BUILD_HANDBOOK": False, "TESTING": True}, instance_path=str(tmp_path))
 
 
-def test_first_start_seeds_three_visits_once(tmp_path: Path) -> None:
+def test_first_start_seeds_every_school_once(tmp_path: Path) -> None:
     make(tmp_path)
     app = make(tmp_path)  # a restart does not seed again
     with state(app).sessions() as session:
-        states = sorted(v.state for v in session.scalars(select(Visit)))
-    assert states == ["authorised", "draft", "submitted"]
+        seeded = [(v.school_id, v.state) for v in session.scalars(select(Visit))]
+    again = make(tmp_path)
+    with state(again).sessions() as session:
+        assert len(session.scalars(select(Visit)).all()) == len(seeded)
+    for school in ("oak", "ash", "elm"):
+        states = {state_ for at, state_ in seeded if at == school}
+        assert {"draft", "submitted", "authorised", "checked_out", "declined", "cancelled",
+                "changes_requested", "returned"} <= states, (school, states)
     assert (tmp_path / "home_visits.sqlite").exists() and (tmp_path / "secret_key").exists()
 
 
@@ -223,8 +229,9 @@ DEMO = Path(__file__).resolve().parents[1] / "plugin" / "demo_portal"
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: The demo's new accounts and the schools each works at (the four old ones are at the first school, oak).
-SCHOOLS_OF = {"sam": {"oak"}, "jo": {"oak"}, "alex": {"oak"}, "office": {"oak"},
-              "priya": {"ash"}, "lee": {"ash"}, "kim": {"ash"}, "ash-office": {"ash"},
+SCHOOLS_OF = {"sam": {"oak"}, "jo": {"oak"}, "alex": {"oak"}, "office": {"oak"}, "mo": {"oak"}, "ellis": {"oak"},
+              "priya": {"ash"}, "lee": {"ash"}, "kim": {"ash"}, "ash-office": {"ash"}, "tara": {"ash"}, "ben": {"ash"},
+              "nia": {"elm"}, "theo": {"elm"}, "ola": {"elm"}, "cam": {"elm"}, "ruth": {"elm"}, "elm-office": {"elm"},
               "rowan": {"oak", "ash"}, "dana": {"oak", "ash", "elm"}}
 
 
@@ -242,12 +249,6 @@ def test_the_demo_is_a_trust_of_three_schools_each_with_its_own_policy(tmp_path:
     closes = {school.id: school.policy.escalation.office_closes for school in st.schools}
     assert len(set(closes.values())) == 3, closes
     assert closes["oak"] == st.policy.escalation.office_closes  # the first school keeps the demo's old hours
-
-
-def test_the_seeded_visits_are_the_first_schools(tmp_path: Path) -> None:
-    app = make(tmp_path)
-    with state(app).sessions() as session:
-        assert {v.school_id for v in session.scalars(select(Visit))} == {"oak"}
 
 
 def visit_at(app: Any, school: str, lead: str, second: str, contact: str) -> int:
@@ -283,9 +284,12 @@ def test_each_account_signs_in_and_sees_only_its_schools(tmp_path: Path) -> None
     app.config["WTF_CSRF_ENABLED"] = False
     assert set(demo_users()) == set(SCHOOLS_OF)
     visits = {"oak": visit_at(app, "oak", "sam", "jo", "office"),
-              "ash": visit_at(app, "ash", "priya", "lee", "ash-office")}
-    takes_part = {"oak": {"sam", "jo", "office"}, "ash": {"priya", "lee", "ash-office"}}
-    sees_all = {"oak": {"alex", "office", "dana"}, "ash": {"kim", "ash-office", "dana"}}
+              "ash": visit_at(app, "ash", "priya", "lee", "ash-office"),
+              "elm": visit_at(app, "elm", "nia", "theo", "elm-office")}
+    takes_part = {"oak": {"sam", "jo", "office"}, "ash": {"priya", "lee", "ash-office"},
+                  "elm": {"nia", "theo", "elm-office"}}
+    sees_all = {"oak": {"alex", "office", "dana"}, "ash": {"kim", "ash-office", "dana"},
+                "elm": {"ruth", "elm-office", "dana"}}
     for username, schools in SCHOOLS_OF.items():
         client = sign_in(app, username)
         assert client.get("/home-visits/").status_code == 200, username
@@ -302,13 +306,15 @@ def test_each_account_signs_in_and_sees_only_its_schools(tmp_path: Path) -> None
     pick = page("rowan", "/home-visits/new")
     assert "Exampleton Primary" in pick and "Ash Hill Academy" in pick and "Elm Road Infants" not in pick
     # Approvers decide for their own school; the trust's safeguarding lead for every school.
-    queues = {who: page(who, "/home-visits/approvals") for who in ("alex", "kim", "dana")}
+    queues = {who: page(who, "/home-visits/approvals") for who in ("alex", "kim", "ruth", "dana")}
     with state(app).sessions() as session:
-        seeded = session.scalars(select(Visit.id).where(Visit.pupil == "Morgan Sample")).one()
+        seeded = session.scalars(select(Visit.id).where(Visit.school_id == "oak", Visit.state == "submitted")
+                                 .where(Visit.id.not_in(visits.values()))).first()
     link = 'href="/home-visits/{}"'.format
     assert link(seeded) in queues["alex"] and link(visits["oak"]) in queues["alex"]
     assert link(visits["ash"]) not in queues["alex"]
     assert link(visits["ash"]) in queues["kim"] and link(seeded) not in queues["kim"]
+    assert link(visits["elm"]) in queues["ruth"] and link(visits["oak"]) not in queues["ruth"]
     assert all(link(visit) in queues["dana"] for visit in [seeded, *visits.values()])
 
 
@@ -316,3 +322,27 @@ def test_the_readme_lists_every_demo_account(tmp_path: Path) -> None:
     table = README.read_text().split("| username | who | roles |", 1)[1].split("\n\n", 1)[0]
     listed = re.findall(r"^\| `([^`]+)` \|", table, re.M)
     assert sorted(listed) == sorted(demo_users()), listed
+
+
+def test_demo_reset_empties_the_database_and_seeds_every_school_again(tmp_path: Path) -> None:
+    app = make(tmp_path)
+    with state(app).sessions() as session:
+        seeded = len(session.scalars(select(Visit)).all())
+    visit_at(app, "oak", "sam", "jo", "office")  # someone's own visit, which the reset takes away
+    result = app.test_cli_runner().invoke(args=["demo", "reset"])
+    assert result.exit_code == 0 and f"{seeded} visits seeded" in result.output, result.output
+    with state(app).sessions() as session:
+        after = session.scalars(select(Visit)).all()
+    assert len(after) == seeded and not [v for v in after if v.pupil == "Pupil at oak"]
+    assert {v.school_id for v in after} == {"oak", "ash", "elm"}
+
+
+def test_the_demos_clock_starts_where_demo_now_says_and_a_bad_value_names_the_key(tmp_path: Path) -> None:
+    app = create_app({"DEMO_BUILD_HANDBOOK": False, "TESTING": True, "DEMO_NOW": "2026-03-07T10:00"},
+                     instance_path=str(tmp_path / "saturday"))
+    now = state(app).clock()
+    assert now.isoformat().startswith("2026-03-07T10:00") and now.utcoffset() is not None  # March: GMT
+    with state(app).sessions() as session:  # a Saturday: the office is closed, the demo is alive all the same
+        assert session.scalars(select(Visit).where(Visit.state == "checked_out")).first() is not None
+    with pytest.raises(ValueError, match="DEMO_NOW: 'half past ten'"):
+        create_app({"DEMO_BUILD_HANDBOOK": False, "DEMO_NOW": "half past ten"}, instance_path=str(tmp_path / "x"))

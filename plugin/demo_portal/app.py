@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask, abort, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -14,10 +16,11 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import InputRequired, Length
 
 from home_visits import HomeVisits, files
+from home_visits.extension import state
 
-from . import security
+from . import live, security
 from .handbook import ensure_handbooks
-from .seed import seed_demo_visits
+from .seed import reset_demo, seed_demo_visits
 from .users import demo_users
 
 home_visits = HomeVisits()
@@ -26,8 +29,8 @@ home_visits = HomeVisits()
 POLICIES = Path(__file__).with_name("policies")
 
 #: The demo is a small trust. Exampleton Primary (the first school) keeps the one-school demo's accounts;
-#: Ash Hill Academy has its own staff, approver and office; the trust's attendance officer plans at both,
-#: and its safeguarding lead sees all three (Elm Road Infants has no accounts of its own in the demo).
+#: Ash Hill Academy and Elm Road Infants have their own staff, approver and office; the trust's attendance officer
+#: plans at the first two, and its safeguarding lead sees all three.
 #: Each school's policy extends the trust's, with its own office hours.
 SCHOOLS = [
     {"id": "oak", "name": "Exampleton Primary", "short": "Exampleton", "policy": str(POLICIES / "oak.yaml"),
@@ -58,12 +61,14 @@ class LogoutForm(FlaskForm):
 
 
 def create_app(config: dict[str, Any] | None = None, *, instance_path: str | None = None) -> Flask:
-    """The demo portal. ``instance_path`` holds its SQLite file, secret key and built handbook.
+    """The demo portal. ``instance_path`` (else ``FLASK_DEMO_INSTANCE_PATH``, else Flask's instance folder) holds
+    its SQLite file, secret key and built handbook.
 
     Settings, each over the one before: the demo's defaults; ``config.py`` in the instance folder, if there
     is one; environment variables named ``FLASK_`` + the key (``FLASK_HOME_VISITS_SMTP_HOST=mail.school.example``,
     values read as JSON where they parse: ``FLASK_HOME_VISITS_SMTP_PORT=587``); then ``config``.
     """
+    instance_path = instance_path or os.environ.get("FLASK_DEMO_INSTANCE_PATH") or None  # another folder: a fresh demo
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.update(
         HOME_VISITS_BASE_TEMPLATE="portal_base.html",
@@ -71,6 +76,13 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         HOME_VISITS_SCHOOLS=SCHOOLS,
         DEMO_BUILD_HANDBOOK=True,
         DEMO_SEED=True,
+        # The demo's living parts (demo only; see live.py): its clock's start (unset: now), whether the mail
+        # server and the sweep thread run (None: when `flask run` serves it), the mail server's loopback port
+        # (0: a free one), and how often the sweep runs.
+        DEMO_NOW=None,
+        DEMO_LIVE=None,
+        DEMO_SMTP_PORT=0,
+        DEMO_SWEEP_SECONDS=60,
         MAX_CONTENT_LENGTH=1024 * 1024,
         # Where `flask --app demo_portal run` serves it; links in emails and calendars start with this.
         HOME_VISITS_PUBLIC_URL="http://127.0.0.1:5000",
@@ -84,6 +96,9 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
 
+    # The demo's own mail server, unless the settings name a real one (read before the plugin's defaults).
+    serving = live.serving(app.config)
+    catch_mail = serving and "HOME_VISITS_SMTP_HOST" not in app.config
     users = demo_users()
     versions = security.SessionVersions(Path(app.instance_path) / "session_versions.json")
     login = LoginManager(app)
@@ -99,11 +114,24 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
 
     home_visits.init_app(app, users=users.values)
     security.add_headers(app)
+    st = state(app)
+    clock = live.demo_clock(app.config["DEMO_NOW"], st.schools.first.policy.zone)
+    if clock is not None:
+        st.clock = clock
+    mailbox = live.start_mail_server(app, st.clock) if catch_mail else None
 
     @app.route("/")
     @login_required
     def index() -> str:
         return render_template("index.html")
+
+    @app.route("/mailbox")
+    @login_required
+    def demo_mailbox() -> str:
+        """Every email the demo's mail server received, newest first (demo only: nothing leaves the machine)."""
+        mails = mailbox.mails() if mailbox else []
+        return render_template("mailbox.html", mails=mails, running=mailbox is not None,
+                               zone=st.schools.first.policy.zone)
 
     def login_page() -> Any:
         form = LoginForm()
@@ -150,4 +178,17 @@ def create_app(config: dict[str, Any] | None = None, *, instance_path: str | Non
         ensure_handbooks(app.config, app.instance_path)
     if app.config["DEMO_SEED"]:
         seed_demo_visits(app, users)
+
+    @app.cli.group("demo")
+    def demo() -> None:
+        """The demo portal's own commands."""
+
+    @demo.command("reset")
+    def reset() -> None:
+        """Empty the demo's database and seed every school again around now."""
+        made = reset_demo(app, users)
+        click.echo(f"The demo was reset: {made} visits seeded around now at every school.")
+
+    if serving:
+        live.start_sweeper(app)
     return app

@@ -19,13 +19,14 @@ from .calendar.service import feed_bytes, scope_of, window_from_config
 from .db import unit_of_work
 from .handbook.site import HandbookError, Source, build, school_site, site_dir
 from .mail.app import mail_context
-from .mail.notices import deliver
+from .mail.notices import Sent, deliver
 from .models import Visit
 from .people import Person
 from .plans.notices import digest, reminders
+from .records.notices import record_reminders
 from .records.service import log_access
 from .reports import retention, subject_access
-from .safety.sweep import record_run, sweep
+from .safety.sweep import Result, record_run, sweep
 from .state import state
 from .web import links
 from .web.links import visit_links
@@ -105,6 +106,18 @@ def publish(out: str, scope: str, user_id: str | None, school_id: str | None, tr
 ALL_SENT, MAIL_FAILED, SWEEP_FAILED = 0, 1, 2
 
 
+def run_escalation() -> tuple[Result, Sent]:
+    """One run of ``flask home-visits escalate`` in the current app's context: the escalation sweep, then the
+    plan emails that could not go at once. Raises when the sweep as a whole fails. (The demo portal's
+    background thread runs exactly this; a deployment runs the command from cron.)"""
+    st = state(current_app)
+    with st.sessions() as session:
+        context = mail_context()
+        result = sweep(session, context, st.clock())
+        plans = deliver(session, context, st.clock())  # plan emails that could not go at once
+    return result, plans
+
+
 @home_visits_cli.command("escalate")
 @with_appcontext
 def escalate() -> None:
@@ -112,12 +125,8 @@ def escalate() -> None:
     failed. Run from cron. Exits 0 when every due email went, 1 when mail could not be sent (it is
     retried at the next run), 2 when the sweep failed on a visit or as a whole (a bug to report)."""
     _warn_about_links()
-    st = state(current_app)
     try:
-        with st.sessions() as session:
-            context = mail_context()
-            result = sweep(session, context, st.clock())
-            plans = deliver(session, context, st.clock())  # plan emails that could not go at once
+        result, plans = run_escalation()
     except Exception as error:  # noqa: BLE001 - cron must hear why, in the last line and the exit code
         current_app.logger.exception("The escalation sweep failed")
         click.echo(f"The escalation sweep itself failed ({type(error).__name__}: {error}); no visit was checked. "
@@ -155,9 +164,17 @@ def _plan_emails(job: str, queue: Callable[..., Any]) -> tuple[Any, Any]:
 @home_visits_cli.command("remind")
 @with_appcontext
 def remind() -> None:
-    """Remind approvers of undecided plans that start soon (once per plan per day). Run daily."""
-    queued, sent = _plan_emails("remind", reminders)
-    click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed.")
+    """Remind approvers of undecided plans that start soon (once per plan per day), and the lead of each
+    visit back safe with no record (once, the next school morning). Run each school morning."""
+    counts: dict[str, int] = {}
+
+    def both(session: Any, context: Any, now: Any) -> int:
+        counts["plans"], counts["records"] = reminders(session, context, now), record_reminders(session, context, now)
+        return counts["plans"] + counts["records"]
+
+    queued, sent = _plan_emails("remind", both)
+    click.echo(f"Reminders: {queued} queued, {sent.sent} sent, {sent.failed} failed "
+               f"(plans to decide: {counts['plans']}, records to write: {counts['records']}).")
 
 
 @home_visits_cli.command("digest")

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from ..load.portal import Waitress, collect_errors
+from .three_visits import seed_three_visits
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -153,18 +154,21 @@ class Portal:
         state(self.app).engine.dispose()
 
 
-def _start_portal(instance: Path, handbook: Handbook, *, seed: bool) -> Portal:
+def _start_portal(instance: Path, handbook: Handbook, *, seed: bool, **config: Any) -> Portal:
     from demo_portal import create_app
 
     app = create_app(
         {
-            "DEMO_SEED": seed,
+            "DEMO_SEED": False,  # the tests' own three visits instead (below)
             # Built once per session by ``handbook_site``; never rebuilt per app.
             "DEMO_BUILD_HANDBOOK": False,
             "HOME_VISITS_HANDBOOK_DIR": str(handbook.site.parent),
+            **config,
         },
         instance_path=str(instance),
     )
+    if seed:
+        seed_three_visits(app)
     server = Waitress(app, threads=4)
     app.config["HOME_VISITS_PUBLIC_URL"] = server.url  # as the README's deployment section says to set
     return Portal(app, server, instance, collect_errors(app))
@@ -182,8 +186,8 @@ def start_portal(
     """Start a fresh portal (own instance dir and database) for this test; stopped afterwards."""
     portals: list[Portal] = []
 
-    def start(*, seed: bool = False) -> Portal:
-        portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=seed)
+    def start(*, seed: bool = False, **config: Any) -> Portal:
+        portal = _start_portal(tmp_path_factory.mktemp("instance"), handbook_site, seed=seed, **config)
         portals.append(portal)
         return portal
 

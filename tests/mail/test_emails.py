@@ -71,7 +71,7 @@ def queued(monkeypatch: pytest.MonkeyPatch, send: Any) -> Email:
 def test_every_email_has_its_subject_text_and_html() -> None:
     names = {path.name.split(".")[0] for path in EMAILS.iterdir() if not path.name.startswith(("_", "layout"))}
     assert names == {"alert", "incident", "plan_submitted", "plan_decided", "plan_sent_back", "reminder", "digest",
-                     "record_concern"}
+                     "record_concern", "record_reminder"}
     for name in names:
         for part in (".subject.txt", ".txt", ".html"):
             assert (EMAILS / f"{name}{part}").is_file(), f"{name}{part}"

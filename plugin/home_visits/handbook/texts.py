@@ -104,9 +104,8 @@ def two_staff_lines(policy: Policy) -> list[str]:
         return ["This school's choice: every home visit is a joint visit. Two members of staff always go, and "
                 "a plan naming one cannot be submitted."]
     lines = ["Two staff are required when:", ""] + [f"- {reason}" for reason in two_staff_required(policy)]
-    possible = " two staff go whenever possible, and" if "whenever_possible" in policy.rules.two_staff else ""
-    return lines + ["", f"This school allows a lone visit otherwise:{possible} a lone visit needs a written reason "
-                        "on the plan, and the senior leader who authorises it is told it is a lone visit."]
+    possible = "; two staff still go whenever possible" if "whenever_possible" in policy.rules.two_staff else ""
+    return lines + ["", f"This school allows a lone visit otherwise, with a written reason on the plan{possible}."]
 
 
 def evening_lines(policy: Policy) -> list[str]:

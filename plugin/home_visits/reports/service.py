@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Alert, AuditEntry, Visit, VisitRecord
 from ..plans.rules import reason_words
-from ..plans.workflow import LABELS
+from ..plans.workflow import LABELS, RETURNED
 from ..policy import Policy
 from ..records.rules import OUTCOMES
 
@@ -79,6 +79,18 @@ def rows(
             "pupil": visit.pupil if names else visit.pupil_initials,
         })
     return table
+
+
+#: The most records not written yet a report page lists (the oldest first); more are counted.
+UNWRITTEN_SHOWN = 50
+
+
+def unwritten(session: Session, schools: Sequence[str]) -> tuple[list[Visit], int]:
+    """Visits of ``schools`` whose staff are back safe and whose record is not submitted yet (every visit
+    is recorded): the oldest :data:`UNWRITTEN_SHOWN`, and how many there are."""
+    query = select(Visit).where(Visit.state == RETURNED, Visit.school_id.in_(list(schools)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return list(session.scalars(query.order_by(Visit.starts_at, Visit.id).limit(UNWRITTEN_SHOWN))), total
 
 
 def summarise(table: list[dict[str, str]]) -> Summary:

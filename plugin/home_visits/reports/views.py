@@ -90,8 +90,10 @@ def report_page() -> tuple[str, int]:
     summary = reports.summarise(table) if table is not None else None
     status = 200 if table is not None else 422
     today = get_state().clock().astimezone(get_state().policy_for(scope.ids[0]).zone).date()
+    unwritten, unwritten_total = reports.unwritten(get_session(), scope.ids)
     return render_template("home_visits/reports.html", form=form, summary=summary, me=current_person(),
-                           presets=terms.presets(today), scope=scope, school=scope.chosen or None), status
+                           presets=terms.presets(today), scope=scope, school=scope.chosen or None,
+                           unwritten=unwritten, unwritten_total=unwritten_total), status
 
 
 def report_csv() -> Response:
