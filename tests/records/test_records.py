@@ -295,3 +295,11 @@ def test_the_record_and_its_cpoms_copy_begin_with_why_the_visit_was_made(app: Fl
     details = page[page.index('<dl class="hv-details">'):]
     assert details.index("Several days off with no contact") < details.index("What happened")
     assert details.index("Find out why Jamie has been absent") < details.index("What happened")
+
+
+def test_the_record_forms_incident_hint_names_who_is_told(app: Flask, login: Any, returned_visit: Visit) -> None:
+    page = login("sam").get(f"/home-visits/{returned_visit.id}/record").get_data(as_text=True)
+    hint = page[page.index("Ticking an incident tells"):][:600]
+    assert "Alex Morgan" in hint and "Blair Shaw" in hint
+    for address in app.config["HOME_VISITS_INCIDENT_EMAILS"]:
+        assert address in hint

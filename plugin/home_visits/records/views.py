@@ -90,9 +90,11 @@ def _write(me: Person, visit: Visit, record: VisitRecord | None) -> Response | t
     zone = policy.zone
     form = RecordForm(dates=date_window(policy, st.clock().astimezone(zone).date()))
     day = visit.starts_at.astimezone(zone).date() if visit.starts_at else None
+    context = mail_context()  # who an incident ticked here tells: the hint names them
+    told = [p.name for p in context.authorisers(context.school_of(visit))] + list(context.incident_emails)
 
     def show(status: int = 200) -> tuple[str, int]:
-        return render_template("home_visits/record_form.html", form=form, visit=visit, me=me,
+        return render_template("home_visits/record_form.html", form=form, visit=visit, me=me, told=told,
                                handbook_url=handbook_url(visit.school_id),
                                reported=safety.reported_incidents(get_session(), visit.id)), status
 
