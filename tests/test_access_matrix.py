@@ -58,6 +58,7 @@ def on(visit: str | None, *statuses: int, data: Any = None) -> Expect:
 
 
 DRAFT_FORM = {"pupil": "Jamie Smith", "address": "12 Larch Close", "save": "Save draft"}
+PUPIL_PART = {"pupil": "Jamie Smith", "address": "12 Larch Close", "postcode": "EX1 2AB", "submit": "Continue"}
 
 # fmt: off
 #: endpoint -> method -> on(state of the visit, then the status for each role in ROLES order).
@@ -69,6 +70,15 @@ EXPECTED: dict[str, dict[str, Expect]] = {
     "home_visits.new_plan":     {"GET":  on(None,          401, 200, 200,  200,   200,    403,     403,   403),
                                  "POST": on(None,          401, 302, 302,  302,   302,    403,     403,   403,
                                             data=DRAFT_FORM)},
+    # The plan in parts: the task list and a part's page; the first part of a new plan makes the draft.
+    "home_visits.new_tasks":    {"GET":  on(None,          401, 200, 200,  200,   200,    403,     403,   403)},
+    "home_visits.new_part":     {"GET":  on(None,          401, 200, 200,  200,   200,    403,     403,   403),
+                                 "POST": on(None,          401, 303, 303,  303,   303,    403,     403,   403,
+                                            data=PUPIL_PART)},
+    "home_visits.tasks":        {"GET":  on("draft",       401, 200, 404,  403,   403,    403,     403,   403)},
+    "home_visits.part_page":    {"GET":  on("draft",       401, 200, 404,  403,   403,    403,     403,   403),
+                                 "POST": on("draft",       401, 303, 404,  403,   403,    403,     403,   403,
+                                            data=lambda v: {**PUPIL_PART, "version": str(v.version)})},
     "home_visits.visit":        {"GET":  on("authorised",  401, 200, 404,  200,   200,    200,     200,   403)},
     "home_visits.edit_plan":    {"GET":  on("draft",       401, 200, 404,  403,   403,    403,     403,   403),
                                  "POST": on("draft",       401, 302, 404,  403,   403,    403,     403,   403,
@@ -192,6 +202,7 @@ URL_VALUES: dict[str, Callable[[Cell], Any]] = {
     "token": _lead_token,
     "filename": lambda _cell: "copy.js",
     "path": lambda _cell: "index.html",
+    "part_id": lambda _cell: "pupil",
 }
 
 

@@ -163,9 +163,10 @@ def test_a_north_person_gets_from_a_south_visit_what_a_missing_one_gets(
     for wanted in sorted(s for s in states if s):
         visit = make_south(trust, wanted)
         before = _snapshot(trust, visit.id)
-        real = {"visit_id": visit.id, "action_id": _action_of(trust, visit.id) if "action_id" in arguments else 0}
+        real = {"visit_id": visit.id, "action_id": _action_of(trust, visit.id) if "action_id" in arguments else 0,
+                "part_id": "pupil"}
         url = _url(trust, endpoint, {name: real[name] for name in arguments})
-        missing = _url(trust, endpoint, {name: MISSING for name in arguments})
+        missing = _url(trust, endpoint, {name: "pupil" if name == "part_id" else MISSING for name in arguments})
         for who in NORTH:
             client = signed_in(trust, who)
             response = client.open(url, method=method, data=_data(endpoint, method, visit))

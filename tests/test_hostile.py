@@ -645,7 +645,8 @@ def get_routes(app: Flask) -> list[str]:
     with st_.sessions() as session:
         token = feeds.issue(session, st_.directory.person(USERS["alex"]), scope="all", now=st_.clock())
         session.commit()
-    values = {"visit_id": str(visit.id), "action_id": "1", "token": token, "filename": "copy.js", "path": "index.html"}
+    values = {"visit_id": str(visit.id), "action_id": "1", "token": token, "filename": "copy.js", "path": "index.html",
+              "part_id": "pupil"}
     paths = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("home_visits.") and "GET" in (rule.methods or ()):

@@ -91,6 +91,9 @@ def test_plan_form_with_problems(start_portal, new_page) -> None:
     login(page, "sam")
     open_visit(page, SEEDED["draft"])
     page.get_by_role("link", name="Edit and submit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Plan a home visit")  # the task list of its parts
+    assert_no_axe_violations(page, what="the task list of a draft")
+    page.goto(page.url.removesuffix("/parts") + "/edit")  # every question on one page, as before
     expect(page.get_by_role("heading", level=1)).to_have_text("Edit plan")
     expect(page.get_by_label("Pupil (name or school reference)")).to_have_value(SEEDED["draft"])
     assert_no_axe_violations(page, what="the edit form of a draft")

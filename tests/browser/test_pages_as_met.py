@@ -110,9 +110,10 @@ def test_cancelling_asks_first_and_a_plan_can_be_sent_back_for_changes(start_por
     sam.goto(f"/home-visits/{submitted.id}")
     expect(sam.locator(".hv-callout")).to_contain_text("Sent back for changes. Add a second member of staff")
     assert_no_axe_violations(sam, what="a plan sent back, as its lead")
-    sam.get_by_role("link", name="Edit and submit").click()
+    sam.get_by_role("link", name="Edit and submit").click()  # a plan sent back opens at "Check your answers"
+    expect(sam.get_by_role("heading", level=1)).to_have_text("Check your answers before submitting")
     expect(sam.get_by_text("Sent back for changes: Add a second member")).to_be_visible()
-    expect(sam.get_by_role("button", name="Continue")).to_be_visible()  # to check the answers, then submit
+    expect(sam.get_by_role("link", name="Change who goes, and who knows")).to_be_visible()
 
 
 # --------------------------------------------------------------------------- the doorstep and the office
@@ -222,8 +223,10 @@ def test_my_visits_reads_soonest_first_with_the_visit_as_the_link(start_portal, 
                                 re.compile("Morgan Sample"), f"Visit {far}: Far Future", f"Visit {past}: Long Ago"])
     for group in ("No date yet", "Coming up", "Earlier visits"):
         expect(sam.get_by_role("rowheader", name=group)).to_be_visible()
-    sam.get_by_role("link", name="Choose a date and finish the plan").click()
-    expect(sam.get_by_role("heading", level=1)).to_have_text("Edit plan")
+    sam.get_by_role("link", name="Choose a date and finish the plan").click()  # at the first part not done
+    expect(sam.get_by_role("heading", level=1)).to_have_text(re.compile("^(When|Who goes, and who knows|The family|"
+                                                                        "Risk assessment|Before you go|Why visit)$"))
+    expect(sam.get_by_role("link", name="Back", exact=True)).to_be_visible()
     sam.goto("/home-visits/")
     assert_no_axe_violations(sam, what="my visits in their new order")
     sam.get_by_role("link", name=f"Visit {draft.id}: Casey Demo").click()

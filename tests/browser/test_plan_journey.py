@@ -69,6 +69,8 @@ def test_plan_submit_fix_authorise(start_portal, new_page) -> None:
     assert_no_axe_violations(sam, what="my visits (empty)")
 
     sam.get_by_role("navigation", name="Home visits").get_by_role("link", name="Plan a visit").click()
+    expect(sam.get_by_role("heading", name="Plan a home visit")).to_be_visible()  # the task list
+    sam.goto("/home-visits/new")  # every question on one page (the parts' pages: test_plan_parts.py)
     expect(sam.get_by_role("heading", name="Plan a home visit")).to_be_visible()
     assert_no_axe_violations(sam, what="the empty plan form")
 

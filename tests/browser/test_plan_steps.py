@@ -72,7 +72,8 @@ def test_continue_saves_a_draft_and_the_lead_checks_changes_and_submits_without_
     for anchor, title in PARTS:
         part = summary.locator("section").filter(has=sam.get_by_role("heading", name=title, exact=True))
         change = part.get_by_role("link", name=f"Change {title.lower()}")
-        expect(change).to_have_attribute("href", re.compile(rf"/home-visits/{draft.id}/edit#{anchor}$"))
+        part_url = rf"/home-visits/{draft.id}/parts/{anchor[5:]}\?back=check$"
+        expect(change).to_have_attribute("href", re.compile(part_url))
     expect(summary).to_contain_text("Riley Example")
     expect(summary).to_contain_text(f"{day.strftime('%a %d %b %Y')}, 10:00–11:00")
     expect(summary).to_contain_text("School Office, 01632 960000")
@@ -81,8 +82,8 @@ def test_continue_saves_a_draft_and_the_lead_checks_changes_and_submits_without_
     expect(sam.get_by_role("heading", level=1)).to_have_text(CHECK)
 
     summary.get_by_role("link", name="Change when").click()
-    expect(sam).to_have_url(re.compile(rf"/home-visits/{draft.id}/edit#part-when$"))
-    expect(sam.get_by_role("group", name="When")).to_be_in_viewport()
+    expect(sam).to_have_url(re.compile(rf"/home-visits/{draft.id}/parts/when\?back=check$"))
+    expect(sam.get_by_role("heading", level=1)).to_have_text("When")  # that part alone, on its own page
     sam.get_by_label("Start time", exact=True).fill("10:30")
     sam.get_by_role("button", name="Continue").click()
     expect(sam.get_by_role("heading", level=1)).to_have_text(CHECK)
@@ -136,7 +137,7 @@ def test_rules_stop_continue_and_submit_and_nothing_is_half_saved(start_portal, 
     problem = sam.get_by_role("alert")
     expect(problem).to_contain_text("The visit cannot start in the past")
     expect(problem.get_by_role("link", name=re.compile("cannot start in the past"))).to_have_attribute(
-        "href", re.compile(rf"/home-visits/{draft.id}/edit\?check=1#start_time$"))
+        "href", re.compile(rf"/home-visits/{draft.id}/parts/when\?check=1&back=check#start_time$"))
     expect(sam.get_by_role("button", name="Submit for authorisation")).to_have_count(0)
     assert [v.state for v in visits(portal)] == ["draft"]
     assert_no_axe_violations(sam, what="check your answers with a problem")
@@ -144,10 +145,10 @@ def test_rules_stop_continue_and_submit_and_nothing_is_half_saved(start_portal, 
     expect(sam.get_by_role("heading", level=1)).to_have_text(CHECK)
     expect(sam.get_by_role("alert")).to_contain_text("The visit cannot start in the past")
 
-    # Its link opens the form at the field, with the message beside it.
+    # Its link opens the part at the field, with the message beside it.
     sam.get_by_role("alert").get_by_role("link", name=re.compile("cannot start in the past")).click()
-    expect(sam.get_by_role("heading", level=1)).to_have_text("Edit plan")
+    expect(sam.get_by_role("heading", level=1)).to_have_text("When")
     start = sam.get_by_label("Start time", exact=True)
     expect(start).to_be_in_viewport()
     expect(start).to_have_accessible_description(re.compile("The visit cannot start in the past"))
-    assert_no_axe_violations(sam, what="the plan form opened from a problem on check your answers")
+    assert_no_axe_violations(sam, what="the part opened from a problem on check your answers")

@@ -45,7 +45,8 @@ def visit(**values: Any) -> Any:
         "address": "1 High Street\nExampleton", "postcode": "EX1 1AA", "starts_at": START,
         "expected_return": START + timedelta(hours=1), "checked_out_at": START, "acknowledged_at": None,
         "state": "checked_out", "pupil_initials": "J.S.", "reason": "attendance", "reason_other": "",
-        "risk_factors": [], "sequence": 1, "authorised_by": "alex", "decline_reason": "Meet in school",
+        "risk_factors": [], "family_agreed": "yes", "checklist": [], "sequence": 1, "authorised_by": "alex",
+        "decline_reason": "Meet in school",
         **values})
 
 

@@ -29,7 +29,7 @@ def trust(tmp_path: Path) -> Flask:
 
 
 def _school_cells(page: str) -> list[str]:
-    return re.findall(r'<td class="hv-school-tag">([^<]*)</td>', page)
+    return re.findall(r'<td class="hv-school-tag"[^>]*>([^<]*)</td>', page)
 
 
 def test_all_visits_and_approvals_show_each_school_only_to_its_people_and_name_it(trust: Flask) -> None:

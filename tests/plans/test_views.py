@@ -56,7 +56,7 @@ def test_continue_saves_a_draft_and_only_check_your_answers_submits_it(app: Flas
     response = client.post("/home-visits/new", data=form_data(submit="Continue"))
     assert response.status_code == 302 and response.location.endswith("/home-visits/1/check")
     page = client.get(response.location).get_data(as_text=True)
-    assert "Check your answers before submitting" in page and 'href="/home-visits/1/edit#part-when"' in page
+    assert "Check your answers before submitting" in page and 'href="/home-visits/1/parts/when?back=check"' in page
     with state(app).sessions() as session:
         assert session.get(Visit, 1).state == "draft"
     assert client.post("/home-visits/1/check", data={"submit": "Submit for authorisation"}).status_code == 409

@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from ..calendar import views as calendar_views
 from ..handbook import views as handbook
 from ..mail import views as mail_views
+from ..plans import part_views
 from ..plans import views as plan_views
 from ..records import views as record_views
 from ..reports import views as report_views
@@ -19,6 +20,8 @@ from ..web import errors
 from ..web.context import current_person
 from . import visit
 from .menu import template_globals
+
+BOTH = ["GET", "POST"]
 
 
 class IdConverter(IntegerConverter):
@@ -45,14 +48,16 @@ def form_post(view: Callable[..., Any], back_to: str = "home_visits.visit") -> C
     return answer
 
 
-BOTH = ["GET", "POST"]
-
 blueprint = Blueprint("home_visits", "home_visits", template_folder="templates", static_folder="static")
 # Before the rules below, which use it (a blueprint registers its recorded functions in order).
 blueprint.record_once(lambda setup: setup.app.url_map.converters.setdefault("id", IdConverter))
 
 blueprint.add_url_rule("/", "my_visits", plan_views.my_visits)
 blueprint.add_url_rule("/new", "new_plan", plan_views.new_plan, methods=["GET", "POST"])
+blueprint.add_url_rule("/new/parts", "new_tasks", part_views.new_tasks)
+blueprint.add_url_rule("/new/parts/<part_id>", "new_part", part_views.new_part, methods=BOTH)
+blueprint.add_url_rule("/<id:visit_id>/parts", "tasks", part_views.tasks)
+blueprint.add_url_rule("/<id:visit_id>/parts/<part_id>", "part_page", part_views.part_page, methods=BOTH)
 blueprint.add_url_rule("/<id:visit_id>", "visit", visit.visit_page)
 blueprint.add_url_rule("/<id:visit_id>/edit", "edit_plan", plan_views.edit_plan, methods=["GET", "POST"])
 blueprint.add_url_rule("/<id:visit_id>/check", "check_answers", plan_views.check_answers, methods=BOTH)

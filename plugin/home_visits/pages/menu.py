@@ -15,6 +15,7 @@ from ..models import Visit
 from ..people import Person
 from ..plans import workflow
 from ..plans.forms import HANDBOOK_PAGES
+from ..plans.parts import PARTS
 from ..records import service as recording
 from ..safety.service import INCIDENT_KINDS
 from ..web.context import current_person, get_session, get_state, handbook_url, schools_where
@@ -83,6 +84,7 @@ def template_globals() -> dict[str, Any]:
         "home_visits_base": current_app.config["HOME_VISITS_BASE_TEMPLATE"],
         "handbook_url": handbook_url(),
         "handbook_pages": HANDBOOK_PAGES,
+        "plan_parts": PARTS,  # the plan's parts, declared once: every page that shows a plan shows these
         "state_labels": workflow.LABELS,
         "action_words": workflow.ACTION_WORDS,
         "incident_kinds": INCIDENT_KINDS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
 
@@ -33,7 +34,8 @@ from ..web.fields import (
     to_form,
     within,
 )
-from .rules import AGREED_WORDS, APPOINTMENT_WORDS, TRAVEL_WORDS, Plan
+from .parts import Part
+from .rules import AGREED_WORDS, APPOINTMENT_WORDS, PLAN_FIELDS, TRAVEL_WORDS, Plan
 
 POSTCODE = Regexp(
     r"^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$", message="Enter a UK postcode, for example SW1A 1AA."
@@ -91,6 +93,9 @@ class PlanForm(FlaskForm):
     appointment = SelectField("How the appointment was made", choices=APPOINTMENT, default="")
     unannounced_reason = text_field(500, lines=True, label="If unannounced, why")
     travel = SelectField("How you are travelling", choices=TRAVEL, default="")
+    #: Asked on the family's part only: whether the next question (what help with language) applies.
+    language = RadioField("Does anyone at the visit need an interpreter or help with language?",
+                          choices=options([("yes", "Yes"), ("no", "No")]), validators=[Optional()])
     language_needs = text_field(500, label="Language or interpreter needs")
     agencies = text_field(500, lines=True, label="Other agencies involved")
     risk_factors = MultiCheckboxField("Risk factors", choices=[])
@@ -121,7 +126,29 @@ class PlanForm(FlaskForm):
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
-        return within(self.date, self.dates) and valid
+        return (self.date is None or within(self.date, self.dates)) and valid
+
+    def only(self, asked: list[str]) -> None:
+        """Keep only the plan fields ``asked`` (one part's questions that apply): the others are neither
+        shown, nor read, nor checked."""
+        for name in [*PLAN_FIELDS, "date", "start_time", "return_time", "language", "save"]:
+            if name not in asked and name in self:
+                del self[name]
+
+    def part_plan(self, part: Part, plan: Plan, policy: Policy) -> Plan:
+        """``plan`` with ``part``'s answers from this form (one the part's questions were kept in)."""
+        merged = replace(plan)
+        if part.id == "when":
+            day = self.date.data if self.date is not None else None
+            merged.starts_at = _moment(day, self.start_time.data if self.start_time is not None else None, policy)
+            merged.expected_return = _moment(day, self.return_time.data if self.return_time is not None else None,
+                                             policy)
+            return merged
+        answered = from_form(self, Plan)
+        for name in part.plan_fields:
+            if name in self:
+                setattr(merged, name, getattr(answered, name))
+        return merged
 
     def to_plan(self, policy: Policy) -> Plan:
         """The validated form as a :class:`Plan`, times converted from the school's zone to UTC."""

@@ -28,7 +28,8 @@ from ..models import NoticeMention, Visit
 from ..people import Person
 from ..schools import School
 from . import workflow
-from .rules import reason_words
+from .parts import PARTS
+from .rules import AGREED_WORDS, reason_words
 
 
 def _visiting(visit: Visit, context: Context) -> list[Person]:
@@ -45,11 +46,22 @@ def facts(visit: Visit, context: Context) -> dict[str, Any]:
     zone = policy.zone
     staff = [p.name for p in _visiting(visit, context)]
     risks = [item.title for item in policy.risk_factors if item.id in visit.risk_factors]
+    start = visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet"
+    back = visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?"
+    ticked = sum(item.id in visit.checklist for item in policy.guidance.before.items)
+    # One line per part of the plan, in the parts' order (plans/parts.py): the pupil by initials only.
+    said = {"pupil": ("Pupil", visit.pupil_initials), "why": ("Reason", reason_words(policy, visit.reason,
+                                                                                     visit.reason_other)),
+            "when": ("When", f"{start} to {back}"), "who": ("Staff", " + ".join(staff) if staff else visit.lead_id),
+            "family": ("Family agreed", AGREED_WORDS.get(visit.family_agreed, "not said")),
+            "risk": ("Risk flags", "; ".join(risks) if risks else "none ticked"),
+            "before": ("Checklist", f"{ticked} of {len(policy.guidance.before.items)} ticked")}
     return {
         "school": school,
         "visit": visit,
-        "start": visit.starts_at.astimezone(zone).strftime("%A %d %B %Y, %H:%M") if visit.starts_at else "no date yet",
-        "back": visit.expected_return.astimezone(zone).strftime("%H:%M") if visit.expected_return else "?",
+        "facts": [said[part.id] for part in PARTS if part.id in said],
+        "start": start,
+        "back": back,
         "reason": reason_words(policy, visit.reason, visit.reason_other),
         "staff": " + ".join(staff) if staff else visit.lead_id,
         "risks": "; ".join(risks) if risks else "none ticked",

@@ -27,6 +27,7 @@ from . import notices, workflow
 from . import service as services
 from .access import get_visit_or_abort
 from .forms import FIELD_FOR_PLAN, CancelForm, DecisionForm, PlanForm, SubmitPlanForm
+from .parts import part_of
 from .rules import CHOICE_WORDS, COPIED, Plan, is_evening
 
 
@@ -81,9 +82,20 @@ def shown_whole(visit: Visit) -> bool:
 
 
 def new_plan() -> Response | tuple[str, int] | str:
-    """A new plan; ``?like=<id>`` copies the family, address, staff and contact (and school) of an earlier
-    visit; ``?school=<id>`` says which school it is for, asked first when ``me`` plans at more than one."""
+    """A new plan on one page (the parts' pages are the way in: :mod:`.part_views`); ``?like=<id>`` copies
+    the family, address, staff and contact (and school) of an earlier visit; ``?school=<id>`` says which
+    school it is for, asked first when ``me`` plans at more than one."""
     me = current_person()
+    school, like, asked = school_for_new(me)
+    if asked is not None:
+        return asked
+    return _plan_form(me.at(school), None, like=like, school=school)
+
+
+def school_for_new(me: Person, *, endpoint: str = "home_visits.new_plan"
+                   ) -> tuple[str, Visit | None, tuple[str, int] | None]:
+    """For a new plan: the school it is for, the earlier visit it copies (``?like=``), and the page that
+    asks which school (links to ``endpoint``) when that is not settled yet (else None)."""
     planning = me.schools_with(["staff"], get_state().schools.ids)
     if not planning:
         abort(403)
@@ -97,9 +109,10 @@ def new_plan() -> Response | tuple[str, int] | str:
     if school not in planning:
         if school and request.method == "POST":
             abort(403)
-        return render_template("home_visits/pick_school.html", me=me, schools=[
-            get_state().schools.of(each) for each in planning], like=like, asked=school), 200 if not school else 404
-    return _plan_form(me.at(school), None, like=earlier, school=school)
+        return school, earlier, (render_template(
+            "home_visits/pick_school.html", me=me, schools=[get_state().schools.of(each) for each in planning],
+            like=like, asked=school, endpoint=endpoint), 200 if not school else 404)
+    return school, earlier, None
 
 
 def edit_plan(visit_id: int) -> Response | tuple[str, int] | str:
@@ -227,10 +240,11 @@ def check_answers(visit_id: int) -> Response | tuple[str, int]:
 
     def show(problems: list[Problem], status: int = 200) -> tuple[str, int]:
         form.version.data = str(visit.version)  # what this page shows is what a submit is about
-        edit = url_for("home_visits.edit_plan", visit_id=visit.id)
-        fixes = [(p.message, f"{edit}?check=1#{FIELD_FOR_PLAN.get(p.field, p.field)}") for p in problems]
+        fixes = [(f"{p.message} ({part_of(p.field).title})", url_for(
+            "home_visits.part_page", visit_id=visit.id, part_id=part_of(p.field).id, check=1, back="check")
+            + f"#{FIELD_FOR_PLAN.get(p.field, p.field)}") for p in problems]
         return render_template("home_visits/check_answers.html", visit=visit, me=me, form=form, fixes=fixes,
-                               words=CHOICE_WORDS, edit_url=edit, policy=policy,
+                               words=CHOICE_WORDS, policy=policy,
                                school=st.schools.of(visit.school_id) if len(st.schools) > 1 else None), status
 
     if request.method == "GET":
