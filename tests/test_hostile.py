@@ -400,7 +400,7 @@ EVENT_PROPERTIES = {"UID", "SEQUENCE", "DTSTAMP", "CREATED", "LAST-MODIFIED", "D
 
 EMAIL_HEADERS = {"From", "To", "Subject", "Message-ID", "Content-Type", "Content-Transfer-Encoding", "MIME-Version",
                  "Date", "Cc", "Reply-To", "Auto-Submitted", "Precedence", "List-Unsubscribe",
-                 "X-Auto-Response-Suppress"}
+                 "X-Auto-Response-Suppress", "X-Home-Visits-Alert", "X-Home-Visit-Id", "Content-Class"}
 EMAIL_TAGS = {"html", "head", "meta", "title", "body", "p", "br", "a", "strong", "em", "ul", "ol", "li", "pre",
               "div", "span", "h1", "h2", "h3", "table", "tr", "td", "th", "tbody", "thead"}
 
