@@ -27,7 +27,8 @@ from .records.notices import record_reminders
 from .records.service import log_access
 from .reports import retention, subject_access
 from .safety import channels, words
-from .safety.sweep import Result, record_run, sweep
+from .safety.result import Result
+from .safety.sweep import record_run, sweep
 from .state import state
 from .web import links
 from .web.links import visit_links

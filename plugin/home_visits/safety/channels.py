@@ -24,7 +24,7 @@ from ..models import Alert, ChannelHealth, ChannelMessage, Visit
 from . import rules as safety
 
 if TYPE_CHECKING:
-    from .sweep import Result
+    from .result import Result
 
 #: How long a message waits after its n-th failed attempt (the last wait repeats): soon at first, then
 #: no more often than a channel that is down for a while needs.
