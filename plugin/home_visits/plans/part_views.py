@@ -163,13 +163,8 @@ def _part_page(part: Part, me: Person, visit: Visit | None, *, school: str, like
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         with unit_of_work(session):
-            if visit is None:
-                visit = services.create_visit(session, plan, actor=me, now=now, school=school, form_token=token)
-                session.flush()  # IntegrityError: the same form, posted twice at the same moment
-            else:
-                services.update_visit(session, visit, plan, actor=me, policy=policy, now=now,
-                                      version=opened_version(form.version))
-            session.flush()
+            visit = services.save_plan(session, visit, plan, actor=me, policy=policy, now=now, school=school,
+                                       form_token=token, version=opened_version(form.version))
             if found := problems_in(part, services.problems(session, visit, policy, now)):
                 raise NotSubmitted(found)
             if was_authorised_by and visit.state == workflow.SUBMITTED:

@@ -101,6 +101,18 @@ def check(session: Session, visit: Visit, policy: Policy, now: datetime, *, chec
         raise BreaksRules(problems)
 
 
+def save_plan(session: Session, visit: Visit | None, plan: Plan, *, actor: Person, policy: Policy, now: datetime,
+              school: str, form_token: str | None, version: int | None) -> Visit:
+    """A plan form's save: a new draft (``visit`` None), else the edit of ``visit`` at ``version``; flushed,
+    so the same new form posted twice at the same moment raises ``IntegrityError`` here."""
+    if visit is None:
+        visit = create_visit(session, plan, actor=actor, now=now, school=school, form_token=form_token)
+    else:
+        update_visit(session, visit, plan, actor=actor, policy=policy, now=now, version=version)
+    session.flush()
+    return visit
+
+
 def changed_since(session: Session, visit: Visit, version: int | None) -> list[str]:
     """The plan fields edited since the visit was at ``version`` (every edit when unknown), in order."""
     query = select(AuditEntry.changes).where(AuditEntry.visit_id == visit.id, AuditEntry.action == "edited")

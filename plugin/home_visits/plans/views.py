@@ -172,12 +172,8 @@ def _plan_form(me: Person, visit: Visit | None, *, school: str,
     was_authorised_by = visit.authorised_by if visit is not None and visit.state == workflow.AUTHORISED else None
     try:
         with unit_of_work(session):
-            if visit is None:
-                visit = services.create_visit(session, plan, actor=me, now=now, school=school, form_token=token)
-                session.flush()  # IntegrityError: the same form, posted twice at the same moment
-            else:
-                services.update_visit(session, visit, plan, actor=me, policy=policy, now=now, version=version)
-            session.flush()
+            visit = services.save_plan(session, visit, plan, actor=me, policy=policy, now=now, school=school,
+                                       form_token=token, version=version)
             if reviewing and (problems := services.problems(session, visit, policy, now)):
                 raise NotSubmitted(problems)
             if was_authorised_by and visit.state == workflow.SUBMITTED:
